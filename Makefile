@@ -1,0 +1,25 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+.PHONY: run test setup setup-test lint bench-nlu lock
+
+run: setup
+	.venv/bin/ventanilla run
+
+test: setup-test
+	.venv/bin/ruff check .
+	.venv/bin/pytest
+
+setup:
+	scripts/setup.sh
+
+setup-test:
+	scripts/setup.sh --test
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench-nlu: setup
+	.venv/bin/ventanilla bench nlu
+
+# Re-freeze both environments after changing requirements/*.in
+lock:
+	scripts/lock.sh

@@ -1,0 +1,107 @@
+"""Two-stage fallback: a first miss asks "¿Quisiste decir…?"; a second offers menu or person."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+FALLBACK_INTENT = "nlu_fallback"
+
+# Intents worth offering as "¿Quisiste decir…?" options, with the words a person would click.
+SUGGESTION_LABELS: dict[str, str] = {
+    "ask_question": "Preguntar sobre un trámite",
+    "book_appointment": "Agendar una cita médica",
+    "cancel_appointment": "Cancelar una cita",
+    "covid_symptoms": "Síntomas de COVID-19",
+    "request_human": "Hablar con una persona",
+    "show_menu": "Ver el menú",
+    "bot_challenge": "Saber si hablo con un asistente virtual",
+}
+
+# An emergency is never left behind a clarifying question: if it is the likeliest reading, its
+# safety message goes first (any doubt goes up a level, never down).
+EMERGENCY_INTENTS = ("emergency_heart_attack", "emergency_suicide", "emergency_breathing")
+
+MAX_SUGGESTIONS = 3
+MIN_SUGGESTION_CONFIDENCE = 0.05
+
+
+def consecutive_misses(events: list[dict[str, Any]]) -> int:
+    """How many of the latest user messages in this session in a row fell back."""
+    misses = 0
+    for event in reversed(events):
+        if event.get("event") == "session_started":
+            break
+        if event.get("event") != "user":
+            continue
+        intent = (event.get("parse_data") or {}).get("intent") or {}
+        if intent.get("name") != FALLBACK_INTENT:
+            break
+        misses += 1
+    return misses
+
+
+def suggestions(intent_ranking: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Buttons for the likeliest intents that make sense to offer, best first."""
+    buttons = []
+    for candidate in intent_ranking:
+        name = candidate.get("name")
+        if (
+            name in SUGGESTION_LABELS
+            and candidate.get("confidence", 0) >= MIN_SUGGESTION_CONFIDENCE
+        ):
+            buttons.append({"title": SUGGESTION_LABELS[name], "payload": f"/{name}"})
+        if len(buttons) == MAX_SUGGESTIONS:
+            break
+    return buttons
+
+
+def likeliest_emergency(intent_ranking: list[dict[str, Any]]) -> str | None:
+    """The emergency intent ranked first among real intents, if any."""
+    for candidate in intent_ranking:
+        name = candidate.get("name")
+        if name == FALLBACK_INTENT:
+            continue
+        return name if name in EMERGENCY_INTENTS else None
+    return None
+
+
+class ActionFallback(Action):
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        emergency = likeliest_emergency(ranking)
+        if emergency:
+            dispatcher.utter_message(response=f"utter_{emergency}")
+
+        if consecutive_misses(tracker.events) >= 2:
+            dispatcher.utter_message(
+                text=(
+                    "Sigo sin entenderte, perdona. "
+                    "Puedo mostrarte el menú o comunicarte con una persona."
+                ),
+                buttons=[
+                    {"title": "Ver el menú", "payload": "/show_menu"},
+                    {"title": "Hablar con una persona", "payload": "/request_human"},
+                ],
+            )
+            return []
+
+        options = suggestions(ranking)
+        if options:
+            dispatcher.utter_message(
+                text="No estoy seguro de haberte entendido. ¿Quisiste decir…?",
+                buttons=[*options, {"title": "Ninguna de estas", "payload": f"/{FALLBACK_INTENT}"}],
+            )
+        else:
+            dispatcher.utter_message(
+                text="No estoy seguro de haberte entendido. ¿Puedes decirlo con otras palabras?"
+            )
+        return []

@@ -1,0 +1,1 @@
+"""Rasa assistant of Ventanilla; custom graph components live in bot/components/."""

@@ -1,0 +1,89 @@
+"""The gateway (FastAPI): every channel comes in here and goes on to Rasa.
+
+Run by the supervisor as `uvicorn connectors.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from connectors.deps import SettingsDep
+from connectors.errors import install_error_handlers
+from connectors.gateway import Gateway
+from connectors.rasa_client import RasaClient
+from connectors.rest.router import router as rest_router
+from connectors.webchat.router import Hub
+from connectors.webchat.router import router as webchat_router
+from ventanilla import db
+from ventanilla.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.database_url and settings.rasa_url
+        await asyncio.to_thread(db.migrate, settings.database_url)
+        engine = db.create_engine(settings.database_url)
+        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+        app.state.engine = engine
+        app.state.rasa = rasa
+        app.state.gateway = Gateway(db.session_factory(engine), rasa, settings.max_message_chars)
+        app.state.webchat_hub = Hub()
+        yield
+        await rasa.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Ventanilla gateway",
+        description="Canales de atención (web chat, REST) frente al asistente Rasa.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(webchat_router)
+    app.include_router(rest_router)
+
+    @app.get(
+        "/health", tags=["health"], summary="200 only when gateway, Rasa and actions are ready"
+    )
+    async def health(settings: SettingsDep) -> JSONResponse:
+        checks = {
+            "database": await _database_ready(app),
+            "rasa": await app.state.rasa.ready(),
+            "action_server": await _action_server_ready(settings.action_server_health_url),
+        }
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    return app
+
+
+async def _database_ready(app: FastAPI) -> bool:
+    try:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _action_server_ready(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=3) as client:
+            response = await client.get(url)
+        return response.status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,144 @@
+"""The gateway's one path for every inbound message, whatever its channel.
+
+inbound message → validate → (serialized per conversation) store, drop duplicates → Rasa → store
+the replies → back to the channel adapter, which renders and delivers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from connectors import store
+from connectors.rasa_client import RasaClient
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a person, normalized: the same shape for every channel."""
+
+    channel: str
+    sender: str
+    text: str
+    payload: str | None = None  # what a clicked button sends to the bot (text is its title)
+    external_id: str | None = None  # the provider's (or client's) message id, for dedup
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class InvalidMessage(ValueError):
+    """A message the gateway refuses, with a code for programs and a Spanish text for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Turn:
+    conversation: store.Conversation
+    user_message: store.Message
+    replies: list[store.Message]
+    duplicate: bool = False
+
+
+Accepted = Callable[[store.Conversation, store.Message], Awaitable[None]]
+
+
+def validate_text(text: str, max_chars: int) -> str:
+    """The text to process, or InvalidMessage (empty, too long, not encodable as UTF-8)."""
+    text = text.strip()
+    if not text:
+        raise InvalidMessage("empty_message", "Escribe un mensaje antes de enviarlo.")
+    if len(text) > max_chars:
+        raise InvalidMessage(
+            "message_too_long",
+            f"Tu mensaje es demasiado largo ({len(text):,} caracteres). Escribe como máximo "
+            f"{max_chars:,} caracteres.",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # lone surrogates from a JSON "\ud800" escape
+        raise InvalidMessage(
+            "invalid_encoding", "Tu mensaje tiene caracteres no válidos. Escríbelo de nuevo."
+        ) from exc
+    return text
+
+
+class KeyedLocks:
+    """One asyncio lock per conversation, so its turns run one at a time and in order."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def get(self, channel: str, sender: str) -> asyncio.Lock:
+        key = (channel, sender)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+
+class Gateway:
+    def __init__(self, sessions: async_sessionmaker, rasa: RasaClient, max_message_chars: int):
+        self._sessions = sessions
+        self._rasa = rasa
+        self._max_chars = max_message_chars
+        self._locks = KeyedLocks()
+
+    def validate(self, text: str) -> str:
+        return validate_text(text, self._max_chars)
+
+    async def handle(self, inbound: InboundMessage, on_accepted: Accepted | None = None) -> Turn:
+        """Process one inbound message.
+
+        Raises InvalidMessage (nothing stored), or BotUnavailable (the message is stored).
+        """
+        text = self.validate(inbound.text)
+        async with self._locks.get(inbound.channel, inbound.sender), self._sessions() as session:
+            conversation = await store.get_or_create_conversation(
+                session, inbound.channel, inbound.sender
+            )
+            message = await store.add_user_message(
+                session, conversation, text, inbound.payload, inbound.external_id
+            )
+            if message is None:  # the same delivery again
+                assert inbound.external_id is not None
+                message = await store.find_by_external_id(
+                    session, conversation, inbound.external_id
+                )
+                assert message is not None
+                replies = await store.replies_to(session, message)
+                if replies:
+                    return Turn(conversation, message, replies, duplicate=True)
+                # The first delivery never got an answer (the bot was down): answer it now.
+            elif on_accepted is not None:
+                await on_accepted(conversation, message)
+
+            bot_messages = await self._rasa.send(
+                conversation.key,
+                message.payload or message.text,
+                metadata={"channel": inbound.channel, **inbound.metadata},
+            )
+            replies = await store.add_replies(session, conversation, message, bot_messages)
+            return Turn(conversation, message, replies)
+
+    async def conversation_history(self, channel: str, sender: str) -> list[store.Message] | None:
+        """The stored messages of a conversation, None when there is no such conversation."""
+        async with self._sessions() as session:
+            conversation = await store.get_conversation(session, channel, sender)
+            if conversation is None:
+                return None
+            return await store.history(session, conversation)
+
+    async def open_conversation(self, channel: str, sender: str) -> store.Conversation:
+        async with self._sessions() as session:
+            return await store.get_or_create_conversation(session, channel, sender)

@@ -1,0 +1,57 @@
+"""The gateway's client of the Rasa server: its REST channel and its status endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+
+class BotUnavailable(Exception):
+    """Rasa did not answer (down, starting, timed out or returned an error)."""
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout: float, client: httpx.AsyncClient | None = None):
+        self._base_url = base_url.rstrip("/")
+        self._client = client or httpx.AsyncClient(timeout=timeout)
+
+    async def send(
+        self, sender: str, text: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """One user turn through Rasa's REST channel; the bot's messages as text + buttons."""
+        try:
+            response = await self._client.post(
+                f"{self._base_url}/webhooks/rest/webhook",
+                json={"sender": sender, "message": text, "metadata": metadata or {}},
+            )
+            response.raise_for_status()
+            raw = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(str(exc)) from exc
+        return [
+            normalize_bot_message(item) for item in raw if item.get("text") or item.get("buttons")
+        ]
+
+    async def ready(self) -> bool:
+        """True when the Rasa server answers and has a model loaded."""
+        try:
+            response = await self._client.get(f"{self._base_url}/status", timeout=3)
+            return response.status_code == 200 and bool(response.json().get("model_id"))
+        except (httpx.HTTPError, ValueError):
+            return False
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def normalize_bot_message(item: dict[str, Any]) -> dict[str, Any]:
+    """Rasa's REST reply item → {"text", "buttons": [{"title", "payload"}]} (images as links)."""
+    text = item.get("text") or ""
+    if item.get("image"):
+        text = f"{text}\n{item['image']}".strip()
+    buttons = [
+        {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+        for button in item.get("buttons") or []
+    ]
+    return {"text": text, "buttons": buttons}

@@ -1,0 +1,167 @@
+"""The web chat against the real system: trained model, Rasa server, action server, gateway."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+
+from tests.conftest import RunningSystem
+from tests.integration.chat import ChatClient, bot_buttons, bot_texts
+
+pytestmark = pytest.mark.integration
+
+MENU = ["Preguntas y trámites", "Cita médica", "Síntomas de COVID-19", "Hablar con una persona"]
+GIBBERISH = "xjqz wpfk vvbn"
+
+
+def test_first_contact_fallback_twice_and_goodbye(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    assert chat.hello["restored"] is False and chat.hello["history"] == []
+
+    frames = chat.turn("hola")
+    kinds = [f["type"] for f in frames]
+    assert kinds[:2] == ["ack", "typing"] and kinds[-1] == "typing"
+    welcome, privacy, menu = bot_texts(frames)
+    assert "Ventanilla" in welcome and "asistente virtual" in welcome
+    assert (
+        "Aviso de privacidad" in privacy
+        and f"{system.base_url.replace('127.0.0.1', 'localhost')}/privacidad" in privacy
+    )
+    assert "¿En qué te puedo ayudar?" in menu
+    assert [b["title"] for b in bot_buttons(frames)] == MENU
+
+    # A second greeting does not repeat the privacy notice.
+    again = bot_texts(chat.turn("buenas"))
+    assert not any("privacidad" in text for text in again)
+
+    first_miss = chat.turn(GIBBERISH)
+    (question,) = bot_texts(first_miss)
+    assert question.startswith("No estoy seguro de haberte entendido.")
+
+    second_miss = chat.turn(GIBBERISH + " otra vez")
+    assert bot_texts(second_miss) == [
+        "Sigo sin entenderte, perdona. Puedo mostrarte el menú o comunicarte con una persona."
+    ]
+    assert [b["payload"] for b in bot_buttons(second_miss)] == ["/show_menu", "/request_human"]
+
+    bye = bot_texts(chat.turn("adiós, gracias"))
+    assert bye and ("Hasta luego" in bye[0] or "Con gusto" in bye[0])
+    chat.close()
+
+
+def test_did_you_mean_offers_the_likely_options(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    chat.turn("hola")
+    frames = chat.turn("/nlu_fallback", payload="/nlu_fallback")
+    (text,) = bot_texts(frames)
+    assert text.startswith("No estoy seguro de haberte entendido.")
+    none_of_these = chat.turn("Ninguna de estas", payload="/nlu_fallback")
+    assert "Sigo sin entenderte" in bot_texts(none_of_these)[0]
+    chat.close()
+
+
+def test_quick_reply_sends_its_payload_and_shows_its_title(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    chat.turn("hola")
+    frames = chat.turn("Cita médica", payload="/book_appointment")
+    assert "800 623 2323" in bot_texts(frames)[0]
+    restored = ChatClient(system.ws_url, session=chat.session)
+    user_texts = [m["text"] for m in restored.hello["history"] if m["from"] == "user"]
+    assert user_texts == ["hola", "Cita médica"]
+    chat.close()
+    restored.close()
+
+
+def test_request_human_is_honest_about_no_agents(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    (text,) = bot_texts(chat.turn("quiero hablar con una persona"))[-1:]
+    assert "no hay agentes humanos conectados" in text
+    chat.close()
+
+
+def test_reload_restores_the_whole_history(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    chat.turn("hola")
+    chat.turn("¿eres un robot?")
+    chat.close()
+
+    reloaded = ChatClient(system.ws_url, session=chat.session)
+    assert reloaded.hello["restored"] is True and reloaded.hello["session"] == chat.session
+    history = reloaded.hello["history"]
+    assert [m["from"] for m in history][:1] == ["user"]
+    assert [m["text"] for m in history if m["from"] == "user"] == ["hola", "¿eres un robot?"]
+    assert any("asistente virtual" in m["text"] for m in history if m["from"] == "bot")
+    assert [m["id"] for m in history] == sorted(m["id"] for m in history)
+    reloaded.close()
+
+
+def test_a_resent_message_is_a_duplicate_not_a_second_turn(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    client_id = uuid.uuid4().hex
+    first = chat.turn("hola", client_id=client_id)
+    resent = chat.turn("hola", client_id=client_id)
+    assert resent == [
+        {"type": "ack", "client_id": client_id, "id": first[0]["id"], "duplicate": True}
+    ]
+    reloaded = ChatClient(system.ws_url, session=chat.session)
+    assert [m["text"] for m in reloaded.hello["history"] if m["from"] == "user"] == ["hola"]
+    chat.close()
+    reloaded.close()
+
+
+def test_emoji_get_an_answer(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    frames = chat.turn("👋🙂 ¿qué tal? 🇲🇽")
+    assert frames[0]["type"] == "ack"
+    assert bot_texts(frames)  # some defined answer, not an error
+    reloaded = ChatClient(system.ws_url, session=chat.session)
+    assert reloaded.hello["history"][0]["text"] == "👋🙂 ¿qué tal? 🇲🇽"
+    chat.close()
+    reloaded.close()
+
+
+def test_a_connection_dropped_mid_turn_loses_nothing(system: RunningSystem) -> None:
+    chat = ChatClient(system.ws_url)
+    chat.send_frame({"type": "message", "text": "hola", "payload": None, "client_id": "drop-1"})
+    chat.ws.close()  # gone before the bot answers
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        back = ChatClient(system.ws_url, session=chat.session)
+        history = back.hello["history"]
+        back.close()
+        if any(m["from"] == "bot" for m in history):
+            break
+        time.sleep(0.5)
+    assert [m["text"] for m in history if m["from"] == "user"] == ["hola"]
+    assert any("Aviso de privacidad" in m["text"] for m in history if m["from"] == "bot")
+
+
+def test_bad_input_from_one_visitor_does_not_disturb_another(system: RunningSystem) -> None:
+    errors: list[str] = []
+
+    def misbehave() -> None:
+        bad = ChatClient(system.ws_url)
+        for frame in [
+            "{roto",
+            json.dumps([1, 2]),
+            json.dumps({"type": "message", "text": "x" * 20_000, "client_id": "big"}),
+        ]:
+            bad.ws.send(frame)
+            errors.append(bad.receive()["code"])
+        bad.ws.send(b"\xff\xfe\xfd")
+        errors.append(bad.receive()["code"])
+        bad.close()
+
+    thread = threading.Thread(target=misbehave)
+    thread.start()
+    good = ChatClient(system.ws_url)
+    frames = good.turn("hola")
+    thread.join(timeout=60)
+    assert errors == ["invalid_json", "invalid_json", "message_too_long", "invalid_encoding"]
+    assert len(bot_texts(frames)) == 3
+    good.close()

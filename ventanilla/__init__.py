@@ -1,0 +1,1 @@
+"""Ventanilla: settings, command line, process supervisor and shared database plumbing."""

@@ -1,0 +1,33 @@
+"""The `ventanilla` command: operator commands for every part of the system."""
+
+from __future__ import annotations
+
+import typer
+
+from ventanilla.bench import bench_app
+
+app = typer.Typer(
+    help="Ventanilla: asistente de autoservicio del centro de contacto.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@app.command()
+def run() -> None:
+    """Start the Rasa server, the action server and the gateway, supervised together."""
+    from ventanilla.supervisor import run_system
+
+    raise typer.Exit(run_system())
+
+
+@app.command()
+def train(force: bool = typer.Option(False, help="Train even if the model is up to date.")) -> None:
+    """Train the Rasa model when its training data changed."""
+    from ventanilla.training import ensure_model
+
+    path = ensure_model(force=force)
+    typer.echo(f"Modelo listo: {path}")
+
+
+if __name__ == "__main__":
+    app()

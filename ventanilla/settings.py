@@ -1,0 +1,98 @@
+"""One settings object for every process of the main environment.
+
+Values come from environment variables prefixed ``VENTANILLA_`` and from a ``.env`` file in the
+project root. Every port, URL, path and secret is here; the README lists them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VENTANILLA_",
+        env_file=PROJECT_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Literal["development", "production"] = "development"
+
+    # Gateway (connectors/): the only process users and providers talk to.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(
+        default=None,
+        description="Address users reach the gateway at; default http://localhost:PORT",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="When set, POST /api/messages requires it (X-API-Key or Bearer)"
+    )
+    max_message_chars: int = 2000
+    allowed_origins: list[str] = Field(
+        default=["*"], description="Origins allowed to open the web chat WebSocket"
+    )
+
+    # Rasa server (bot/, Python 3.10 venv) and action server (actions/).
+    rasa_port: int = 5005
+    rasa_url: str | None = None
+    rasa_timeout_seconds: float = 30.0
+    action_port: int = 5055
+    action_server_url: str | None = None
+    rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
+
+    # Storage.
+    var_dir: Path = PROJECT_ROOT / "var"
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite under var/"
+    )
+    models_dir: Path | None = None
+
+    # Content shown to users.
+    privacy_notice_url: str | None = Field(
+        default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"
+    )
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> Settings:
+        if self.public_url is None:
+            self.public_url = f"http://localhost:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        if self.rasa_url is None:
+            self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        if self.action_server_url is None:
+            self.action_server_url = f"http://127.0.0.1:{self.action_port}/webhook"
+        if self.database_url is None:
+            self.database_url = f"sqlite:///{self.var_dir / 'ventanilla.db'}"
+        if self.models_dir is None:
+            self.models_dir = self.var_dir / "models"
+        if self.privacy_notice_url is None:
+            self.privacy_notice_url = f"{self.public_url}/privacidad"
+        if self.environment == "production" and self.api_key is None:
+            raise ValueError(
+                "VENTANILLA_API_KEY must be set in production: the REST channel would be open"
+            )
+        return self
+
+    @property
+    def rasa_tracker_db(self) -> Path:
+        return self.var_dir / "rasa_tracker.db"
+
+    @property
+    def action_server_health_url(self) -> str:
+        assert self.action_server_url is not None
+        return self.action_server_url.rsplit("/webhook", 1)[0] + "/health"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use so tests can clear the cache."""
+    return Settings()
