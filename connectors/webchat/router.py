@@ -153,7 +153,8 @@ class WebchatConnection:
             history = await self.gateway.conversation_history(CHANNEL, requested)
             if history is None:
                 notice = UNKNOWN_SESSION_NOTICE
-        if history is None:
+        restored = history is not None
+        if not restored:
             requested = secrets.token_urlsafe(24)
             await self.gateway.open_conversation(CHANNEL, requested)
         if self.session is not None:
@@ -164,7 +165,7 @@ class WebchatConnection:
             {
                 "type": "session",
                 "session": requested,
-                "restored": bool(history),
+                "restored": restored,
                 "history": [m.as_dict() for m in history or []],
                 "notice": notice,
             }

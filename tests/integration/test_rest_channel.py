@@ -7,7 +7,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import RunningSystem
+from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import start_system, stop_system
+from ventanilla.launcher import start_system, stop_system
 
 pytestmark = pytest.mark.integration
 

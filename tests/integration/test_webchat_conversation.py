@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import RunningSystem
-from tests.integration.chat import ChatClient, bot_buttons, bot_texts
+from connectors.webchat.client import ChatClient, bot_buttons, bot_texts
+from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors.app import create_app
-from tests.conftest import free_port
+from ventanilla.launcher import free_port
 from ventanilla.settings import Settings
 
 

@@ -1,4 +1,4 @@
-"""A web chat client speaking the widget's protocol, for tests and benchmarks."""
+"""A web chat client speaking the widget's protocol (tests, benchmarks, smoke checks)."""
 
 from __future__ import annotations
 

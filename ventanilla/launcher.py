@@ -1,0 +1,94 @@
+"""Starts the whole system (`ventanilla run`) as a child process on free ports, for tests and
+benchmarks, and waits until /health says every part is ready."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from ventanilla.settings import PROJECT_ROOT
+
+READY_TIMEOUT = 420
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class RunningSystem:
+    base_url: str
+    ws_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    env: dict[str, str]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def system_env(var_dir: Path, **overrides: str) -> dict[str, str]:
+    """Environment for a system on free ports, with its own database, sharing the trained model."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "VENTANILLA_PORT": str(free_port()),
+            "VENTANILLA_RASA_PORT": str(free_port()),
+            "VENTANILLA_ACTION_PORT": str(free_port()),
+            "VENTANILLA_VAR_DIR": str(var_dir),
+            "VENTANILLA_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+        }
+    )
+    env.update(overrides)
+    return env
+
+
+def start_system(var_dir: Path, **overrides: str) -> RunningSystem:
+    env = system_env(var_dir, **overrides)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    log_path = var_dir / "system.log"
+    log = log_path.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ventanilla.cli", "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    port = env["VENTANILLA_PORT"]
+    running = RunningSystem(
+        f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/webchat/ws", process, log_path, env
+    )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the system exited while starting:\n{running.log()[-4000:]}")
+        try:
+            if httpx.get(f"{running.base_url}/health", timeout=3).status_code == 200:
+                return running
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    stop_system(running)
+    raise RuntimeError(f"the system was not ready in {READY_TIMEOUT}s:\n{running.log()[-4000:]}")
+
+
+def stop_system(running: RunningSystem, timeout: float = 30) -> int:
+    if running.process.poll() is None:
+        running.process.send_signal(signal.SIGINT)
+        try:
+            running.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            running.process.kill()
+            running.process.wait()
+    return running.process.returncode
