@@ -110,6 +110,7 @@ async def add_user_message(
         await session.commit()
     except IntegrityError:
         await session.rollback()
+        await session.refresh(conversation)  # the rollback expired it
         return None
     return message
 

@@ -165,3 +165,22 @@ def test_bad_input_from_one_visitor_does_not_disturb_another(system: RunningSyst
     assert errors == ["invalid_json", "invalid_json", "message_too_long", "invalid_encoding"]
     assert len(bot_texts(frames)) == 3
     good.close()
+
+
+def test_many_visitors_at_once_are_all_answered_in_order(system: RunningSystem) -> None:
+    results: dict[int, list[list[str]]] = {}
+
+    def visitor(number: int) -> None:
+        chat = ChatClient(system.ws_url)
+        results[number] = [bot_texts(chat.turn(text)) for text in ("hola", "menú")]
+        chat.close()
+
+    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert sorted(results) == list(range(12))
+    for first, second in results.values():
+        assert len(first) == 3 and "Aviso de privacidad" in first[1]
+        assert second == ["¿En qué te puedo ayudar? Elige una opción o escríbeme."]

@@ -150,3 +150,15 @@ def test_webchat_refuses_bad_frames_and_keeps_serving(client: TestClient) -> Non
         restored = ws.receive_json()
         assert restored["restored"] is True
         assert [m["text"] for m in restored["history"]] == ["hola 👋"]
+
+
+def test_a_redelivered_message_is_stored_once(client: TestClient, tmp_path: Path) -> None:
+    body = {"sender": "u1", "text": "hola", "message_id": "wamid.1"}
+    first = client.post("/api/messages", json=body)
+    again = client.post("/api/messages", json=body)
+    # The bot is down, so the redelivery is answered again (it never got an answer) ...
+    assert first.status_code == again.status_code == 503
+    # ... but the message is stored once.
+    assert stored_user_messages(tmp_path) == ["hola"]
+    client.post("/api/messages", json={**body, "message_id": "wamid.2"})
+    assert stored_user_messages(tmp_path) == ["hola", "hola"]
