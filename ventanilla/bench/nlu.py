@@ -39,7 +39,9 @@ import typer
 import yaml
 
 from ventanilla.bench import bench_app
+from ventanilla.bench.stats import percentile
 from ventanilla.settings import PROJECT_ROOT, get_settings
+from ventanilla.training import rasa_env
 
 BENCH_DIR = Path(__file__).resolve().parent
 BASELINE_CONFIG = BENCH_DIR / "baseline_config.yml"
@@ -288,16 +290,10 @@ def rasa_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def rasa_env() -> dict[str, str]:
-    """Environment of every Rasa subprocess: project root importable, no cache, quiet TF."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p
-    )
-    env["RASA_MAX_CACHE_SIZE"] = "0"  # every training is a cold one, as in CI
-    env["RASA_TELEMETRY_ENABLED"] = "false"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+def bench_rasa_env() -> dict[str, str]:
+    """The Rasa processes' environment, with Rasa's training cache off (every time a cold one)."""
+    env = rasa_env(get_settings())
+    env["RASA_MAX_CACHE_SIZE"] = "0"
     env.setdefault("PYTHONWARNINGS", "ignore")
     return env
 
@@ -315,7 +311,7 @@ def _run(
         proc = subprocess.Popen(
             cmd,
             cwd=cwd,
-            env=rasa_env(),
+            env=bench_rasa_env(),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -423,14 +419,6 @@ def predict(
     return result
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[k]
-
-
 def evaluate(
     examples: Sequence[Example], prediction: dict[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -450,8 +438,8 @@ def evaluate(
             if prediction["predict_seconds"]
             else 0.0,
             "ms_per_message_mean": sum(ms) / n if n else 0.0,
-            "ms_per_message_p50": _percentile(ms, 0.5),
-            "ms_per_message_p95": _percentile(ms, 0.95),
+            "ms_per_message_p50": percentile(ms, 50),
+            "ms_per_message_p95": percentile(ms, 95),
             "fallback_rate": sum(bool(p.get("fallback")) for p in preds) / n if n else 0.0,
         }
     )

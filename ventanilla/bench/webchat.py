@@ -20,6 +20,7 @@ from rich.table import Table
 
 from connectors.webchat.client import ChatClient, bot_texts
 from ventanilla.bench import bench_app
+from ventanilla.bench.stats import percentile
 from ventanilla.launcher import start_system, stop_system
 from ventanilla.settings import get_settings
 
@@ -37,12 +38,6 @@ MESSAGES = [
     "adiós",
 ]
 PAYLOADS = {"Ninguna de estas": "/nlu_fallback"}
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[index]
 
 
 def run_turns(ws_url: str, turns: int, per_session: int) -> list[tuple[str, float]]:
