@@ -119,6 +119,10 @@ class Supervisor:
     def request_stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def watch(self) -> Service | None:
         """Block until a stop is requested (None) or a child exits on its own (that child)."""
         while not self._stopping.wait(0.5):
@@ -169,9 +173,15 @@ def run_system(settings: Settings | None = None) -> int:
 
     supervisor.start()
     try:
-        if supervisor.wait_ready(f"http://127.0.0.1:{settings.port}/health"):
+        probe_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+        if supervisor.wait_ready(f"http://{probe_host}:{settings.port}/health"):
             say(f"Listo. Web chat: {settings.public_url}/  ·  API: {settings.public_url}/docs")
             say("Ctrl-C detiene todo.")
+        elif supervisor.exited() is None and not supervisor.stopping:
+            say(
+                f"AVISO: /health no respondió 200 en {READY_TIMEOUT_SECONDS:.0f} s; "
+                "revisa los mensajes de arriba. Los procesos siguen en marcha."
+            )
         dead = supervisor.watch()
         if dead is not None:
             assert dead.process is not None

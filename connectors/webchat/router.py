@@ -103,6 +103,10 @@ def error_frame(code: str, message: str | None = None, client_id: str | None = N
     }
 
 
+def ack_frame(client_id: str | None, message_id: int, duplicate: bool) -> dict[str, Any]:
+    return {"type": "ack", "client_id": client_id, "id": message_id, "duplicate": duplicate}
+
+
 class WebchatConnection:
     """One socket's conversation with the server."""
 
@@ -195,14 +199,7 @@ class WebchatConnection:
         session = inbound.sender
 
         async def accepted(_: Conversation, message: Message) -> None:
-            await self.reply(
-                {
-                    "type": "ack",
-                    "client_id": inbound.external_id,
-                    "id": message.id,
-                    "duplicate": False,
-                }
-            )
+            await self.reply(ack_frame(inbound.external_id, message.id, duplicate=False))
             await self.hub.broadcast(session, message_frame(message), exclude=self.socket)
             await self.hub.broadcast(session, {"type": "typing", "on": True})
 
@@ -217,8 +214,7 @@ class WebchatConnection:
             await self.reply(error_frame("bot_unavailable"))
             return
         if turn.duplicate:
-            ack = {"type": "ack", "client_id": inbound.external_id, "id": turn.user_message.id}
-            await self.reply({**ack, "duplicate": True})
+            await self.reply(ack_frame(inbound.external_id, turn.user_message.id, duplicate=True))
             return
         for reply in turn.replies:
             await self.hub.broadcast(session, message_frame(reply))

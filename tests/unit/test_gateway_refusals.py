@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
 
 from connectors.app import create_app
 from ventanilla.launcher import free_port
@@ -162,3 +163,18 @@ def test_a_redelivered_message_is_stored_once(client: TestClient, tmp_path: Path
     assert stored_user_messages(tmp_path) == ["hola"]
     client.post("/api/messages", json={**body, "message_id": "wamid.2"})
     assert stored_user_messages(tmp_path) == ["hola", "hola"]
+
+
+def test_webchat_refuses_a_site_that_is_not_allowed(tmp_path: Path) -> None:
+    with make_client(tmp_path, allowed_origins=["https://www.example.org"]) as client:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect("/webchat/ws", headers={"origin": "https://otro.example"}),
+        ):
+            pass
+        assert refused.value.code == 1008
+        with client.websocket_connect(
+            "/webchat/ws", headers={"origin": "https://www.example.org"}
+        ) as ws:
+            ws.send_text(json.dumps({"type": "hello", "session": None}))
+            assert ws.receive_json()["type"] == "session"
