@@ -22,6 +22,7 @@ from connectors.rest.router import router as rest_router
 from connectors.webchat.router import Hub
 from connectors.webchat.router import router as webchat_router
 from ventanilla import db
+from ventanilla.accounts.router import router as accounts_router
 from ventanilla.settings import Settings, get_settings
 
 
@@ -35,8 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = db.create_engine(settings.database_url)
         rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
         app.state.engine = engine
+        app.state.sessions = db.session_factory(engine)
         app.state.rasa = rasa
-        app.state.gateway = Gateway(db.session_factory(engine), rasa, settings.max_message_chars)
+        app.state.gateway = Gateway(app.state.sessions, rasa, settings.max_message_chars)
         app.state.webchat_hub = Hub()
         yield
         await rasa.aclose()
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(webchat_router)
     app.include_router(rest_router)
+    app.include_router(accounts_router)
 
     @app.get(
         "/health", tags=["health"], summary="200 only when gateway, Rasa and actions are ready"

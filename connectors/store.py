@@ -15,11 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ventanilla.db import Base
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from ventanilla.db import Base, utcnow
 
 
 class Conversation(Base):

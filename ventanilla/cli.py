@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from ventanilla.accounts.cli import users_app
 from ventanilla.bench import bench_app
 
 app = typer.Typer(
     help="Ventanilla: asistente de autoservicio del centro de contacto.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(users_app, name="users")
 
 
 @app.command()

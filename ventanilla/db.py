@@ -5,6 +5,7 @@ SQLite under var/ by default; PostgreSQL when VENTANILLA_DATABASE_URL says so.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +22,10 @@ _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 class Base(DeclarativeBase):
     pass
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _with_driver(url: str, drivers: dict[str, str]) -> str:

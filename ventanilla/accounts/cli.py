@@ -1,0 +1,72 @@
+"""`ventanilla users …`: staff accounts from the command line (the first admin too)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from ventanilla import db
+from ventanilla.accounts import service
+from ventanilla.accounts.models import ROLES, User
+from ventanilla.settings import get_settings
+
+users_app = typer.Typer(help="Cuentas personales del personal (agentes, supervisores, editores).")
+
+
+async def _with_session(work):  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    assert settings.database_url is not None
+    await asyncio.to_thread(db.migrate, settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    try:
+        async with db.session_factory(engine)() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+@users_app.command("create")
+def create(
+    username: str,
+    role: Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")],
+    campaign: Annotated[
+        list[str] | None, typer.Option(help="Código de campaña; se puede repetir.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar.")
+    ] = False,
+) -> None:
+    """Create an account; the password comes from standard input or a hidden prompt."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
+    try:
+        user = asyncio.run(
+            _with_session(
+                lambda session: service.create_user(
+                    session, username, password, role, campaign or [], created_by="cli"
+                )
+            )
+        )
+    except service.AccountError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    campaigns = ", ".join(user.campaigns) or "ninguna"
+    typer.echo(f"Cuenta creada: {user.username} ({user.role}; campañas: {campaigns})")
+
+
+@users_app.command("list")
+def list_users() -> None:
+    """List the accounts (never their passwords)."""
+
+    async def fetch(session):  # type: ignore[no-untyped-def]
+        return list((await session.execute(select(User).order_by(User.username))).scalars())
+
+    for user in asyncio.run(_with_session(fetch)):
+        state = "activa" if user.active else "inactiva"
+        typer.echo(f"{user.username}\t{user.role}\t{','.join(user.campaigns) or '-'}\t{state}")

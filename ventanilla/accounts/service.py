@@ -1,0 +1,148 @@
+"""Accounts: creating them, checking passwords (argon2id), issuing and resolving bearer tokens.
+
+Nothing here knows about HTTP; the router and the CLI call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ventanilla.accounts.models import ROLES, ApiToken, AuditEvent, User
+from ventanilla.campaigns import CAMPAIGNS
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+MIN_PASSWORD_CHARS = 10
+TOKEN_LIFETIME = timedelta(hours=12)
+
+_hasher = PasswordHasher()
+# Checked when the username does not exist, so that a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """An account request that cannot be done, with the reason in Spanish."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_new_account(username: str, password: str, role: str, campaigns: list[str]) -> None:
+    if not USERNAME.match(username):
+        raise AccountError(
+            "El usuario debe tener de 3 a 64 caracteres: minúsculas, números, punto, guion o "
+            "guion bajo, y empezar con letra o número."
+        )
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"La contraseña debe tener al menos {MIN_PASSWORD_CHARS} caracteres.")
+    if role not in ROLES:
+        raise AccountError(f"Rol desconocido {role!r}. Roles: {', '.join(ROLES)}.")
+    unknown = [code for code in campaigns if code not in CAMPAIGNS]
+    if unknown:
+        raise AccountError(
+            f"Campaña desconocida: {', '.join(unknown)}. Campañas: {', '.join(CAMPAIGNS)}."
+        )
+    if role == "agent" and not campaigns:
+        raise AccountError("Un agente necesita al menos una campaña (--campaign).")
+
+
+async def record(
+    session: AsyncSession,
+    action: str,
+    actor: str | None = None,
+    target: str | None = None,
+    **detail: Any,
+) -> None:
+    """Add one audit event (committed with the caller's transaction)."""
+    session.add(AuditEvent(actor=actor, action=action, target=target, detail=detail))
+
+
+async def create_user(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: str,
+    campaigns: list[str],
+    created_by: str | None = None,
+) -> User:
+    check_new_account(username, password, role, campaigns)
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        campaigns=sorted(set(campaigns)),
+    )
+    session.add(user)
+    await record(
+        session, "user_created", actor=created_by, target=username, role=role, campaigns=campaigns
+    )
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise AccountError(f"El usuario {username!r} ya existe.") from exc
+    return user
+
+
+async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
+    """The active user with that password, or None; each attempt is audited."""
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        await record(session, "login_failed", target=username[:64])
+        await session.commit()
+        return None
+    await record(session, "login", actor=user.username)
+    await session.commit()
+    return user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_token(session: AsyncSession, user: User) -> tuple[str, datetime]:
+    token = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + TOKEN_LIFETIME
+    session.add(ApiToken(user_id=user.id, token_sha256=_digest(token), expires_at=expires))
+    await session.commit()
+    return token, expires
+
+
+async def user_for_token(session: AsyncSession, token: str) -> User | None:
+    """The active user a valid (known, unexpired, unrevoked) token belongs to."""
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_sha256 == _digest(token))
+        )
+    ).first()
+    if row is None:
+        return None
+    api_token, user = row
+    expires = api_token.expires_at
+    if expires.tzinfo is None:  # SQLite gives naive datetimes back
+        expires = expires.replace(tzinfo=UTC)
+    if api_token.revoked_at is not None or expires <= datetime.now(UTC) or not user.active:
+        return None
+    return user
