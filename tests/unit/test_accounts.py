@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -126,3 +127,30 @@ def test_me_refuses_a_missing_or_unknown_token(client: TestClient, headers: dict
     response = client.get("/api/auth/me", headers=headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+
+
+def test_role_changes_are_applied_and_audited_with_before_and_after(tmp_path: Path) -> None:
+    create = ["create", "luis", "--role", "agent", "--campaign", "cita_medica", "--password-stdin"]
+    assert users_cli(tmp_path, *create).returncode == 0
+    changed = users_cli(
+        tmp_path, "set-role", "luis", "--role", "supervisor", "--campaign", "cita_medica",
+        "--campaign", "salud_mental",
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
+    assert (
+        users_cli(tmp_path, "list").stdout == "luis\tsupervisor\tcita_medica,salud_mental\tactiva\n"
+    )
+    with sqlite3.connect(tmp_path / "ventanilla.db") as db:
+        (detail,) = db.execute(
+            "SELECT detail FROM audit_events WHERE action = 'role_changed' AND target = 'luis'"
+        ).fetchone()
+    assert json.loads(detail) == {
+        "before": {"role": "agent", "campaigns": ["cita_medica"]},
+        "after": {"role": "supervisor", "campaigns": ["cita_medica", "salud_mental"]},
+    }
+
+    nobody = users_cli(tmp_path, "set-role", "nadie", "--role", "admin")
+    assert nobody.returncode == 2 and "No existe el usuario" in nobody.stderr
+    bad = users_cli(tmp_path, "set-role", "luis", "--role", "agent")
+    assert bad.returncode == 2 and "al menos una campaña" in bad.stderr
+    assert "luis\tsupervisor" in users_cli(tmp_path, "list").stdout

@@ -60,6 +60,30 @@ def create(
     typer.echo(f"Cuenta creada: {user.username} ({user.role}; campañas: {campaigns})")
 
 
+@users_app.command("set-role")
+def set_role(
+    username: str,
+    role: Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")],
+    campaign: Annotated[
+        list[str] | None, typer.Option(help="Código de campaña; se puede repetir.")
+    ] = None,
+) -> None:
+    """Change an account's role and campaigns (recorded in the audit log)."""
+    try:
+        user = asyncio.run(
+            _with_session(
+                lambda session: service.change_role(
+                    session, username, role, campaign or [], changed_by="cli"
+                )
+            )
+        )
+    except service.AccountError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    campaigns = ", ".join(user.campaigns) or "ninguna"
+    typer.echo(f"Cuenta actualizada: {user.username} ({user.role}; campañas: {campaigns})")
+
+
 @users_app.command("list")
 def list_users() -> None:
     """List the accounts (never their passwords)."""

@@ -52,6 +52,10 @@ def check_new_account(username: str, password: str, role: str, campaigns: list[s
         )
     if len(password) < MIN_PASSWORD_CHARS:
         raise AccountError(f"La contraseña debe tener al menos {MIN_PASSWORD_CHARS} caracteres.")
+    check_role(role, campaigns)
+
+
+def check_role(role: str, campaigns: list[str]) -> None:
     if role not in ROLES:
         raise AccountError(f"Rol desconocido {role!r}. Roles: {', '.join(ROLES)}.")
     unknown = [code for code in campaigns if code not in CAMPAIGNS]
@@ -98,6 +102,35 @@ async def create_user(
     except IntegrityError as exc:
         await session.rollback()
         raise AccountError(f"El usuario {username!r} ya existe.") from exc
+    return user
+
+
+async def change_role(
+    session: AsyncSession,
+    username: str,
+    role: str,
+    campaigns: list[str],
+    changed_by: str | None = None,
+) -> User:
+    """Give an account a new role and campaigns; the change is audited with the old values."""
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    if user is None:
+        raise AccountError(f"No existe el usuario {username!r}.")
+    check_role(role, campaigns)
+    before = {"role": user.role, "campaigns": list(user.campaigns)}
+    user.role = role
+    user.campaigns = sorted(set(campaigns))
+    await record(
+        session,
+        "role_changed",
+        actor=changed_by,
+        target=username,
+        before=before,
+        after={"role": user.role, "campaigns": user.campaigns},
+    )
+    await session.commit()
     return user
 
 
