@@ -29,6 +29,17 @@ async def _with_session(work):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
 
+def _apply(work, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run an account change; print the account, or the reason in Spanish and exit 2."""
+    try:
+        user = asyncio.run(_with_session(work))
+    except service.AccountError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    campaigns = ", ".join(user.campaigns) or "ninguna"
+    typer.echo(f"{done}: {user.username} ({user.role}; campañas: {campaigns})")
+
+
 @users_app.command("create")
 def create(
     username: str,
@@ -45,19 +56,12 @@ def create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
-    try:
-        user = asyncio.run(
-            _with_session(
-                lambda session: service.create_user(
-                    session, username, password, role, campaign or [], created_by="cli"
-                )
-            )
-        )
-    except service.AccountError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    campaigns = ", ".join(user.campaigns) or "ninguna"
-    typer.echo(f"Cuenta creada: {user.username} ({user.role}; campañas: {campaigns})")
+    _apply(
+        lambda session: service.create_user(
+            session, username, password, role, campaign or [], created_by="cli"
+        ),
+        "Cuenta creada",
+    )
 
 
 @users_app.command("set-role")
@@ -69,19 +73,12 @@ def set_role(
     ] = None,
 ) -> None:
     """Change an account's role and campaigns (recorded in the audit log)."""
-    try:
-        user = asyncio.run(
-            _with_session(
-                lambda session: service.change_role(
-                    session, username, role, campaign or [], changed_by="cli"
-                )
-            )
-        )
-    except service.AccountError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from exc
-    campaigns = ", ".join(user.campaigns) or "ninguna"
-    typer.echo(f"Cuenta actualizada: {user.username} ({user.role}; campañas: {campaigns})")
+    _apply(
+        lambda session: service.change_role(
+            session, username, role, campaign or [], changed_by="cli"
+        ),
+        "Cuenta actualizada",
+    )
 
 
 @users_app.command("list")
