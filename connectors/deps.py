@@ -25,6 +25,13 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, None for anything else."""
+    if authorization and authorization.lower().startswith("bearer "):
+        return authorization[7:].strip()
+    return None
+
+
 def require_api_key(
     settings: SettingsDep,
     x_api_key: Annotated[str | None, Header()] = None,
@@ -33,9 +40,7 @@ def require_api_key(
     """When an API key is configured, the caller must present it (X-API-Key or Bearer)."""
     if settings.api_key is None:
         return
-    presented = x_api_key
-    if presented is None and authorization and authorization.lower().startswith("bearer "):
-        presented = authorization[7:].strip()
+    presented = x_api_key if x_api_key is not None else bearer_token(authorization)
     expected = settings.api_key.get_secret_value()
     if presented is None or not hmac.compare_digest(presented.encode(), expected.encode()):
         raise ApiError(401, "unauthorized", "Falta la clave de API o no es válida.")

@@ -1,0 +1,1 @@
+"""Human handoff: campaign queues, routing, agent and supervisor consoles (issue 3)."""

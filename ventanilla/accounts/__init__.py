@@ -1,0 +1,1 @@
+"""Staff accounts: argon2 passwords, bearer tokens, roles and campaigns, the audit log."""

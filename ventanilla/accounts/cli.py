@@ -14,6 +14,11 @@ from ventanilla.accounts import service
 from ventanilla.accounts.models import ROLES, User
 from ventanilla.settings import get_settings
 
+RoleOption = Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")]
+CampaignsOption = Annotated[
+    list[str] | None, typer.Option(help="Código de campaña; se puede repetir.")
+]
+
 users_app = typer.Typer(help="Cuentas personales del personal (agentes, supervisores, editores).")
 
 
@@ -43,10 +48,8 @@ def _apply(work, done: str) -> None:  # type: ignore[no-untyped-def]
 @users_app.command("create")
 def create(
     username: str,
-    role: Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")],
-    campaign: Annotated[
-        list[str] | None, typer.Option(help="Código de campaña; se puede repetir.")
-    ] = None,
+    role: RoleOption,
+    campaign: CampaignsOption = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar.")
     ] = False,
@@ -67,10 +70,8 @@ def create(
 @users_app.command("set-role")
 def set_role(
     username: str,
-    role: Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")],
-    campaign: Annotated[
-        list[str] | None, typer.Option(help="Código de campaña; se puede repetir.")
-    ] = None,
+    role: RoleOption,
+    campaign: CampaignsOption = None,
 ) -> None:
     """Change an account's role and campaigns (recorded in the audit log)."""
     _apply(

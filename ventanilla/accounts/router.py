@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from connectors.deps import bearer_token
 from connectors.errors import ApiError
 from ventanilla.accounts import service
 from ventanilla.accounts.models import User
@@ -29,9 +30,10 @@ async def current_user(
     session: SessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> User:
     """The user of a valid `Authorization: Bearer <token>`, or 401."""
-    if not authorization or not authorization.lower().startswith("bearer "):
+    token = bearer_token(authorization)
+    if token is None:
         raise ApiError(401, "unauthorized", "Inicia sesión: falta el token de acceso.")
-    user = await service.user_for_token(session, authorization[7:].strip())
+    user = await service.user_for_token(session, token)
     if user is None:
         raise ApiError(401, "unauthorized", "El token de acceso no es válido o ya venció.")
     return user

@@ -67,7 +67,7 @@ def check_role(role: str, campaigns: list[str]) -> None:
         raise AccountError("Un agente necesita al menos una campaña (--campaign).")
 
 
-async def record(
+def record(
     session: AsyncSession,
     action: str,
     actor: str | None = None,
@@ -76,6 +76,12 @@ async def record(
 ) -> None:
     """Add one audit event (committed with the caller's transaction)."""
     session.add(AuditEvent(actor=actor, action=action, target=target, detail=detail))
+
+
+async def find_user(session: AsyncSession, username: str) -> User | None:
+    return (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
 
 
 async def create_user(
@@ -94,7 +100,7 @@ async def create_user(
         campaigns=sorted(set(campaigns)),
     )
     session.add(user)
-    await record(
+    record(
         session, "user_created", actor=created_by, target=username, role=role, campaigns=campaigns
     )
     try:
@@ -113,16 +119,14 @@ async def change_role(
     changed_by: str | None = None,
 ) -> User:
     """Give an account a new role and campaigns; the change is audited with the old values."""
-    user = (
-        await session.execute(select(User).where(User.username == username))
-    ).scalar_one_or_none()
+    user = await find_user(session, username)
     if user is None:
         raise AccountError(f"No existe el usuario {username!r}.")
     check_role(role, campaigns)
     before = {"role": user.role, "campaigns": list(user.campaigns)}
     user.role = role
     user.campaigns = sorted(set(campaigns))
-    await record(
+    record(
         session,
         "role_changed",
         actor=changed_by,
@@ -136,15 +140,13 @@ async def change_role(
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
     """The active user with that password, or None; each attempt is audited."""
-    user = (
-        await session.execute(select(User).where(User.username == username))
-    ).scalar_one_or_none()
+    user = await find_user(session, username)
     ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not ok or not user.active:
-        await record(session, "login_failed", target=username[:64])
+        record(session, "login_failed", target=username[:64])
         await session.commit()
         return None
-    await record(session, "login", actor=user.username)
+    record(session, "login", actor=user.username)
     await session.commit()
     return user
 
