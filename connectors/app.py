@@ -16,11 +16,16 @@ from sqlalchemy import text
 
 from connectors.deps import SettingsDep
 from connectors.errors import install_error_handlers
-from connectors.gateway import Gateway
+from connectors.gateway import Gateway, KeyedLocks
 from connectors.rasa_client import RasaClient
 from connectors.rest.router import router as rest_router
-from connectors.webchat.router import Hub
+from connectors.webchat.router import Hub, deliver
 from connectors.webchat.router import router as webchat_router
+from handoff.bus import Bus, create_bus
+from handoff.console import router as console_router
+from handoff.router import router as handoff_router
+from handoff.service import HandoffService
+from handoff.supervision import router as supervision_router
 from ventanilla import db
 from ventanilla.accounts.router import router as accounts_router
 from ventanilla.settings import Settings, get_settings
@@ -38,9 +43,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = db.session_factory(engine)
         app.state.rasa = rasa
-        app.state.gateway = Gateway(app.state.sessions, rasa, settings.max_message_chars)
+        bus = create_bus(settings.redis_url)
+        await bus.start()
+        locks = KeyedLocks()
+        handoff = HandoffService(app.state.sessions, settings, rasa, bus, locks)
+        app.state.bus = bus
+        app.state.handoff = handoff
+        app.state.account_listeners = [handoff.on_account]
+        app.state.gateway = Gateway(
+            app.state.sessions, rasa, settings.max_message_chars, locks=locks, handoff=handoff
+        )
         app.state.webchat_hub = Hub()
+        tasks = [
+            asyncio.create_task(handoff.run(), name="handoff-tick"),
+            asyncio.create_task(_deliver_outbound(bus, app.state.webchat_hub), name="outbound"),
+        ]
         yield
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await bus.close()
         await rasa.aclose()
         await engine.dispose()
 
@@ -55,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webchat_router)
     app.include_router(rest_router)
     app.include_router(accounts_router)
+    app.include_router(handoff_router)
+    app.include_router(supervision_router)
+    app.include_router(console_router)
 
     @app.get(
         "/health", tags=["health"], summary="200 only when gateway, Rasa and actions are ready"
@@ -72,6 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+async def _deliver_outbound(bus: Bus, hub: Hub) -> None:
+    """Messages for users sent outside their turn, to the channel that can deliver them here."""
+    async for topic, data in bus.subscribe():
+        if topic == "deliver" and data.get("channel") == "webchat":
+            await deliver(hub, data)
+        # REST users fetch theirs with GET /api/messages/{sender}?after=…
 
 
 async def _database_ready(app: FastAPI) -> bool:

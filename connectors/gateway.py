@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors import store
 from connectors.rasa_client import RasaClient
+from handoff.service import HandoffRequest, HandoffService
 
 
 @dataclass(frozen=True)
@@ -88,11 +89,19 @@ class KeyedLocks:
 
 
 class Gateway:
-    def __init__(self, sessions: async_sessionmaker, rasa: RasaClient, max_message_chars: int):
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        rasa: RasaClient,
+        max_message_chars: int,
+        locks: KeyedLocks | None = None,
+        handoff: HandoffService | None = None,
+    ):
         self._sessions = sessions
         self._rasa = rasa
         self._max_chars = max_message_chars
-        self._locks = KeyedLocks()
+        self._locks = locks or KeyedLocks()
+        self.handoff = handoff
 
     def validate(self, text: str) -> str:
         return validate_text(text, self._max_chars)
@@ -117,19 +126,56 @@ class Gateway:
                 )
                 assert message is not None
                 replies = await store.replies_to(session, message)
-                if replies:
+                if replies or conversation.mode == "human":
                     return Turn(conversation, message, replies, duplicate=True)
                 # The first delivery never got an answer (the bot was down): answer it now.
-            elif on_accepted is not None:
-                await on_accepted(conversation, message)
+            else:
+                if on_accepted is not None:
+                    await on_accepted(conversation, message)
+                if self.handoff is not None and await store.is_first_user_message(session, message):
+                    await self.handoff.conversation_started(session, conversation)
+
+            if conversation.mode == "human" and self.handoff is not None:
+                answers = await self.handoff.on_user_message(session, conversation, message)
+                if conversation.mode == "human" or answers:  # for the agent, or left the queue
+                    replies = await store.add_replies(session, conversation, message, answers)
+                    return Turn(conversation, message, replies)
 
             bot_messages = await self._rasa.send(
                 conversation.key,
                 message.payload or message.text,
                 metadata={"channel": inbound.channel, **inbound.metadata},
             )
-            replies = await store.add_replies(session, conversation, message, bot_messages)
+            answers = await self._act_on_requests(session, conversation, bot_messages)
+            replies = await store.add_replies(session, conversation, message, answers)
             return Turn(conversation, message, replies)
+
+    async def _act_on_requests(
+        self, session: AsyncSession, conversation: store.Conversation, items: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The bot's messages, with its requests to the gateway carried out in place.
+
+        An action asks for a side effect with `{"custom": {"ventanilla": {...}}}`: `handoff`
+        (queue the conversation for a person), `csat` (the survey answer), `callback`.
+        """
+        answers: list[dict[str, Any]] = []
+        for item in items:
+            request = item.get("custom", {}).get("ventanilla") if "custom" in item else None
+            if request is None:
+                if "text" in item:
+                    answers.append(item)
+                continue
+            if self.handoff is None:
+                continue
+            if isinstance(request.get("handoff"), dict):
+                answers += await self.handoff.request(
+                    session, conversation, HandoffRequest.from_bot(request["handoff"])
+                )
+            if "csat" in request:
+                await self.handoff.record_csat(session, conversation, request["csat"])
+            if isinstance(request.get("callback"), dict):
+                await self.handoff.record_callback(session, conversation, request["callback"])
+        return answers
 
     async def conversation_history(self, channel: str, sender: str) -> list[store.Message] | None:
         """The stored messages of a conversation, None when there is no such conversation."""
@@ -138,6 +184,16 @@ class Gateway:
             if conversation is None:
                 return None
             return await store.history(session, conversation)
+
+    async def sent_to(
+        self, channel: str, sender: str, after: int, limit: int
+    ) -> list[store.Message] | None:
+        """Bot and agent messages to a sender after a cursor; None when there is no such sender."""
+        async with self._sessions() as session:
+            conversation = await store.get_conversation(session, channel, sender)
+            if conversation is None:
+                return None
+            return await store.sent_to_user(session, conversation, after, limit)
 
     async def open_conversation(self, channel: str, sender: str) -> store.Conversation:
         async with self._sessions() as session:

@@ -19,7 +19,11 @@ class RasaClient:
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        """One user turn through Rasa's REST channel; the bot's messages as text + buttons."""
+        """One user turn through Rasa's REST channel.
+
+        The bot's messages as text + buttons; an action's structured request to the gateway (a
+        `json_message`, e.g. a handoff) comes as `{"custom": {...}}`.
+        """
         try:
             response = await self._client.post(
                 f"{self._base_url}/webhooks/rest/webhook",
@@ -29,9 +33,26 @@ class RasaClient:
             raw = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise BotUnavailable(str(exc)) from exc
-        return [
-            normalize_bot_message(item) for item in raw if item.get("text") or item.get("buttons")
-        ]
+        return normalize_bot_messages(raw)
+
+    async def add_event(self, sender: str, event: dict[str, Any]) -> None:
+        """Append an event to a conversation's tracker (`pause`, `resume`)."""
+        await self._post(f"/conversations/{sender}/tracker/events", event)
+
+    async def execute(self, sender: str, action: str) -> list[dict[str, Any]]:
+        """Run an action in a conversation (outside a user turn); the messages it produced."""
+        body = await self._post(f"/conversations/{sender}/execute", {"name": action})
+        return normalize_bot_messages(body.get("messages") or [])
+
+    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self._client.post(
+                f"{self._base_url}{path}", json=body, params={"include_events": "NONE"}
+            )
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(str(exc)) from exc
 
     async def ready(self) -> bool:
         """True when the Rasa server answers and has a model loaded."""
@@ -43,6 +64,17 @@ class RasaClient:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+
+
+def normalize_bot_messages(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rasa's reply items → messages for people, and `{"custom": …}` requests for the gateway."""
+    out: list[dict[str, Any]] = []
+    for item in raw:
+        if item.get("text") or item.get("buttons") or item.get("image"):
+            out.append(normalize_bot_message(item))
+        if isinstance(item.get("custom"), dict):
+            out.append({"custom": item["custom"]})
+    return out
 
 
 def normalize_bot_message(item: dict[str, Any]) -> dict[str, Any]:

@@ -111,6 +111,16 @@ async def add_user_message(
     return message
 
 
+async def is_first_user_message(session: AsyncSession, message: Message) -> bool:
+    result = await session.execute(
+        select(Message.id)
+        .where(Message.conversation_id == message.conversation_id, Message.author == "user")
+        .order_by(Message.id)
+        .limit(1)
+    )
+    return result.scalar_one_or_none() == message.id
+
+
 async def find_by_external_id(
     session: AsyncSession, conversation: Conversation, external_id: str
 ) -> Message | None:
@@ -125,17 +135,18 @@ async def find_by_external_id(
 async def add_replies(
     session: AsyncSession,
     conversation: Conversation,
-    reply_to: Message,
+    reply_to: Message | None,
     replies: list[dict[str, Any]],
     author: str = "bot",
 ) -> list[Message]:
+    """Store messages sent to the user: the bot's answers to `reply_to`, or sent on their own."""
     stored = [
         Message(
             conversation_id=conversation.id,
             author=author,
             text=reply["text"],
             buttons=reply.get("buttons", []),
-            reply_to_id=reply_to.id,
+            reply_to_id=reply_to.id if reply_to is not None else None,
         )
         for reply in replies
     ]
@@ -151,8 +162,32 @@ async def replies_to(session: AsyncSession, message: Message) -> list[Message]:
     return list(result.scalars())
 
 
-async def history(session: AsyncSession, conversation: Conversation) -> list[Message]:
+async def history(
+    session: AsyncSession, conversation: Conversation, after: int = 0, limit: int | None = None
+) -> list[Message]:
+    query = (
+        select(Message)
+        .where(Message.conversation_id == conversation.id, Message.id > after)
+        .order_by(Message.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    result = await session.execute(query)
+    return list(result.scalars())
+
+
+async def sent_to_user(
+    session: AsyncSession, conversation: Conversation, after: int, limit: int
+) -> list[Message]:
+    """What the bot and agents sent to the user after message id `after` (a cursor)."""
     result = await session.execute(
-        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.id > after,
+            Message.author.in_(("bot", "agent")),
+        )
+        .order_by(Message.id)
+        .limit(limit)
     )
     return list(result.scalars())

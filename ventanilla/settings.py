@@ -55,6 +55,43 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; default SQLite under var/"
     )
     models_dir: Path | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis for live updates across several gateway processes (pub/sub)",
+    )
+    timezone: str = Field(
+        default="America/Mexico_City", description="Local time of business hours and reports"
+    )
+
+    # Handoff to people (handoff/).
+    handoff_offer_timeout_seconds: float = Field(
+        default=30, description="An offer not accepted in this time goes back to the queue"
+    )
+    handoff_agent_idle_seconds: float = Field(
+        default=900, description="An agent with no activity for this long becomes 'ausente'"
+    )
+    handoff_abandon_after_seconds: float = Field(
+        default=60, description="A web chat user gone this long while queued has abandoned"
+    )
+    handoff_queue_timeout_seconds: float = Field(
+        default=1800, description="Nobody answered in this time: back to the bot, callback offered"
+    )
+    handoff_tick_seconds: float = 1.0
+    handoff_max_conversations: int = Field(
+        default=3, description="Conversations an agent holds at once"
+    )
+    handoff_default_handle_seconds: float = Field(
+        default=300, description="Handle time assumed for wait estimates before there is data"
+    )
+    handoff_hours: dict[str, str] = Field(
+        default_factory=dict,
+        description='Business hours per campaign, e.g. {"contribuyente": "mon-fri 08:00-20:00"};'
+        " a campaign not listed is always open",
+    )
+    handoff_service_level_seconds: dict[str, int] = Field(
+        default_factory=dict, description="Service-level threshold per campaign (seconds)"
+    )
+    handoff_default_service_level_seconds: int = 60
 
     # Content shown to users.
     privacy_notice_url: str | None = Field(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from connectors.deps import GatewayDep, require_api_key
@@ -72,3 +72,51 @@ async def post_message(body: MessageIn, gateway: GatewayDep) -> MessagesOut:
             "intenta de nuevo en unos minutos.",
         ) from exc
     return MessagesOut(messages=[MessageOut(text=m.text, buttons=m.buttons) for m in turn.replies])
+
+
+class SentMessage(MessageOut):
+    id: int
+    author: str = Field(description="bot | agent")
+    ts: str
+
+
+class SentOut(BaseModel):
+    messages: list[SentMessage]
+    cursor: str = Field(description="Pass it as `after` next time to get only what is new")
+
+
+@router.get(
+    "/messages/{sender}",
+    response_model=SentOut,
+    dependencies=[Depends(require_api_key)],
+    summary="What was sent to a sender since a cursor (bot and agent messages)",
+    responses={
+        400: {"description": "A cursor that is not one of ours"},
+        401: {"description": "Missing or wrong API key"},
+        404: {"description": "No conversation with that sender"},
+    },
+)
+async def sent_messages(
+    sender: str,
+    gateway: GatewayDep,
+    after: Annotated[str | None, Query(description="Cursor from a previous answer")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> SentOut:
+    try:
+        cursor = int(after) if after else 0
+    except ValueError as exc:
+        raise ApiError(400, "invalid_cursor", "El cursor no es válido.") from exc
+    if cursor < 0:
+        raise ApiError(400, "invalid_cursor", "El cursor no es válido.")
+    sent = await gateway.sent_to(CHANNEL, sender, cursor, limit)
+    if sent is None:
+        raise ApiError(404, "unknown_sender", "No hay conversación con ese remitente.")
+    return SentOut(
+        messages=[
+            SentMessage(
+                id=m.id, author=m.author, text=m.text, buttons=m.buttons, ts=m.as_dict()["ts"]
+            )
+            for m in sent
+        ],
+        cursor=str(sent[-1].id if sent else cursor),
+    )

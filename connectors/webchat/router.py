@@ -70,12 +70,15 @@ class Hub:
     def join(self, session: str, socket: WebSocket) -> None:
         self._sockets.setdefault(session, set()).add(socket)
 
-    def leave(self, session: str, socket: WebSocket) -> None:
+    def leave(self, session: str, socket: WebSocket) -> bool:
+        """Forget a socket; True when it was the session's last one (the person left)."""
         sockets = self._sockets.get(session)
         if sockets is not None:
             sockets.discard(socket)
             if not sockets:
                 del self._sockets[session]
+                return True
+        return False
 
     async def send(self, socket: WebSocket, frame: dict[str, Any]) -> None:
         # A socket that is gone is skipped: the history is stored and comes back at the next hello.
@@ -165,6 +168,8 @@ class WebchatConnection:
             self.hub.leave(self.session, self.socket)
         self.session = requested
         self.hub.join(requested, self.socket)
+        if restored and self.gateway.handoff is not None:
+            await self.gateway.handoff.user_returned(CHANNEL, requested)
         await self.reply(
             {
                 "type": "session",
@@ -239,5 +244,13 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
     except WebSocketDisconnect:
         pass
     finally:
-        if connection.session is not None:
-            hub.leave(connection.session, socket)
+        last = connection.session is not None and hub.leave(connection.session, socket)
+        if last and gateway.handoff is not None:
+            # Waiting in a queue with no tab open: abandoned unless they come back in time.
+            await gateway.handoff.user_left(CHANNEL, connection.session)
+
+
+async def deliver(hub: Hub, data: dict[str, Any]) -> None:
+    """Messages sent outside the user's turn (an agent's reply, a queue notice) to their tabs."""
+    for message in data["messages"]:
+        await hub.broadcast(data["sender"], {"type": "message", **message})

@@ -76,10 +76,14 @@ def test_quick_reply_sends_its_payload_and_shows_its_title(system: RunningSystem
     restored.close()
 
 
-def test_request_human_is_honest_about_no_agents(system: RunningSystem) -> None:
+def test_request_human_with_nobody_online_offers_a_callback(system: RunningSystem) -> None:
     chat = ChatClient(system.ws_url)
-    (text,) = bot_texts(chat.turn("quiero hablar con una persona"))[-1:]
-    assert "no hay agentes humanos conectados" in text
+    frames = chat.turn("quiero hablar con una persona")
+    (text,) = bot_texts(frames)[-1:]
+    assert "no hay personas disponibles" in text
+    assert [b["payload"] for b in bot_buttons(frames)] == ["/request_callback", "/show_menu"]
+    # Still the bot's conversation: the next message is answered by the bot.
+    assert "Soy Ventanilla" in bot_texts(chat.turn("¿eres un robot?"))[0]
     chat.close()
 
 

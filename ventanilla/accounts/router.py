@@ -1,11 +1,21 @@
-"""POST /api/auth/login and GET /api/auth/me."""
+"""Staff sign-in: bearer tokens for the API, session cookies (with CSRF) for the consoles.
+
+* `POST /api/auth/login` → `{"token": …}` for programs (`Authorization: Bearer …`).
+* `POST /api/auth/session` → the consoles' HTTP-only session cookie plus a readable CSRF cookie;
+  every state-changing request made with the session cookie must echo it in `X-CSRF-Token`.
+* `POST /api/auth/logout` ends either; `GET /api/auth/me` says who is signed in.
+
+Other parts of the system hear of sign-ins and sign-outs through `app.state.account_listeners`
+(the handoff queue makes an agent available at login and offline at logout).
+"""
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
@@ -17,6 +27,11 @@ from ventanilla.accounts.models import User
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
+SESSION_COOKIE = "ventanilla_sesion"
+CSRF_COOKIE = "ventanilla_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
 
 async def get_session(conn: HTTPConnection):  # type: ignore[no-untyped-def]
     async with conn.app.state.sessions() as session:
@@ -26,16 +41,37 @@ async def get_session(conn: HTTPConnection):  # type: ignore[no-untyped-def]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-async def current_user(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
-) -> User:
-    """The user of a valid `Authorization: Bearer <token>`, or 401."""
+def presented_token(request: Request, authorization: str | None) -> tuple[str | None, bool]:
+    """The bearer token, else the session cookie's; and whether it came from the cookie."""
     token = bearer_token(authorization)
+    if token is not None:
+        return token, False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return cookie, cookie is not None
+
+
+async def current_user(
+    request: Request,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> User:
+    """The signed-in user (bearer token or console cookie + CSRF), or 401/403."""
+    token, from_cookie = presented_token(request, authorization)
     if token is None:
         raise ApiError(401, "unauthorized", "Inicia sesión: falta el token de acceso.")
+    if from_cookie and request.method not in SAFE_METHODS:
+        presented = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(presented.encode(), service.csrf_for(token).encode()):
+            raise ApiError(
+                403,
+                "csrf",
+                "La página no envió su código de seguridad. Recárgala e intenta de nuevo.",
+            )
     user = await service.user_for_token(session, token)
     if user is None:
-        raise ApiError(401, "unauthorized", "El token de acceso no es válido o ya venció.")
+        raise ApiError(401, "unauthorized", "Tu sesión no es válida o ya venció. Inicia sesión.")
+    for listener in getattr(request.app.state, "account_listeners", []):
+        await listener("seen", user)
     return user
 
 
@@ -59,20 +95,87 @@ class Me(BaseModel):
     campaigns: list[str]
 
 
+class SessionOut(Me):
+    csrf_token: str
+
+
+async def _sign_in(
+    request: Request, session: AsyncSession, body: LoginIn
+) -> tuple[User, str, datetime]:
+    user = await service.authenticate(session, body.username, body.password)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "Usuario o contraseña incorrectos.")
+    token, expires = await service.issue_token(session, user)
+    for listener in getattr(request.app.state, "account_listeners", []):
+        await listener("login", user)
+    return user, token, expires
+
+
 @router.post(
     "/login",
     response_model=TokenOut,
     summary="Exchange a username and password for a bearer token",
     responses={401: {"description": "Wrong username or password"}},
 )
-async def login(body: LoginIn, session: SessionDep) -> TokenOut:
-    user = await service.authenticate(session, body.username, body.password)
-    if user is None:
-        raise ApiError(401, "invalid_credentials", "Usuario o contraseña incorrectos.")
-    token, expires = await service.issue_token(session, user)
+async def login(body: LoginIn, request: Request, session: SessionDep) -> TokenOut:
+    _, token, expires = await _sign_in(request, session, body)
     return TokenOut(token=token, expires_at=expires)
 
 
-@router.get("/me", response_model=Me, summary="The account the token belongs to")
+@router.post(
+    "/session",
+    response_model=SessionOut,
+    summary="Sign in to the consoles: sets the session cookie and the CSRF cookie",
+    responses={401: {"description": "Wrong username or password"}},
+)
+async def open_session(
+    body: LoginIn, request: Request, response: Response, session: SessionDep
+) -> SessionOut:
+    user, token, expires = await _sign_in(request, session, body)
+    secure = request.app.state.settings.public_url.startswith("https://")
+    csrf = service.csrf_for(token)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        expires=expires,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        csrf,
+        expires=expires,
+        httponly=False,
+        samesite="strict",
+        secure=secure,
+        path="/",
+    )
+    return SessionOut(
+        username=user.username, role=user.role, campaigns=user.campaigns, csrf_token=csrf
+    )
+
+
+@router.post("/logout", status_code=204, summary="End the session or revoke the bearer token")
+async def logout(
+    user: CurrentUser,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Response:
+    token, _ = presented_token(request, authorization)
+    assert token is not None
+    await service.revoke_token(session, token)
+    for listener in getattr(request.app.state, "account_listeners", []):
+        await listener("logout", user)
+    response = Response(status_code=204)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=Me, summary="The account the token or session belongs to")
 async def me(user: CurrentUser) -> Me:
     return Me(username=user.username, role=user.role, campaigns=user.campaigns)

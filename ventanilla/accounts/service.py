@@ -13,7 +13,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,3 +181,18 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     if api_token.revoked_at is not None or expires <= datetime.now(UTC) or not user.active:
         return None
     return user
+
+
+async def revoke_token(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_sha256 == _digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    await session.commit()
+
+
+def csrf_for(token: str) -> str:
+    """The CSRF token bound to a console session: a page that cannot read the cookie cannot
+    compute it (double submit, without storing anything)."""
+    return hashlib.sha256(b"csrf:" + token.encode()).hexdigest()[:40]

@@ -1,0 +1,117 @@
+"""What the queue says to users, in es-MX. Each function returns one message: text + buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ventanilla.campaigns import CAMPAIGNS
+
+Reply = dict[str, Any]
+
+LEAVE_QUEUE = "/leave_queue"
+LEAVE_BUTTON = {"title": "Salir de la fila", "payload": LEAVE_QUEUE}
+CALLBACK_BUTTON = {"title": "Que me llamen", "payload": "/request_callback"}
+BOT_BUTTON = {"title": "Seguir con el asistente", "payload": "/show_menu"}
+
+
+def _name(campaign: str) -> str:
+    return CAMPAIGNS.get(campaign, campaign)
+
+
+def _minutes(eta_minutes: int) -> str:
+    return "alrededor de 1 minuto" if eta_minutes <= 1 else f"unos {eta_minutes} minutos"
+
+
+def queued(campaign: str, position: int, eta_minutes: int) -> Reply:
+    return {
+        "text": f"Te comunico con una persona de {_name(campaign)}. Estás en el lugar {position} "
+        f"de la fila; el tiempo estimado de espera es de {_minutes(eta_minutes)}. Mientras "
+        "esperas puedes escribir aquí: tus mensajes le llegarán a quien te atienda.",
+        "buttons": [LEAVE_BUTTON],
+    }
+
+
+def position_changed(position: int, eta_minutes: int) -> Reply:
+    if position == 1:
+        text = "Ya eres el siguiente en la fila. En un momento te atiende una persona."
+    else:
+        text = (
+            f"Avanzaste en la fila: ahora estás en el lugar {position} ("
+            f"{_minutes(eta_minutes)} de espera)."
+        )
+    return {"text": text, "buttons": [LEAVE_BUTTON]}
+
+
+def still_waiting(position: int) -> Reply:
+    return {
+        "text": f"Sigues en la fila (lugar {position}). Guardé tu mensaje para la persona que te "
+        "atienda.",
+        "buttons": [LEAVE_BUTTON],
+    }
+
+
+def assigned(campaign: str) -> Reply:
+    return {"text": f"Ya te atiende una persona de {_name(campaign)}.", "buttons": []}
+
+
+def transferred(campaign: str, position: int, eta_minutes: int) -> Reply:
+    return {
+        "text": f"Te transferimos con {_name(campaign)}. Estás en el lugar {position} de la fila; "
+        f"el tiempo estimado de espera es de {_minutes(eta_minutes)}.",
+        "buttons": [LEAVE_BUTTON],
+    }
+
+
+def closed_hours(campaign: str, hours: str) -> Reply:
+    return {
+        "text": f"En este momento no hay atención personal de {_name(campaign)}. El horario es "
+        f"{hours}. Si quieres, te llamamos en ese horario, o puedes seguir con el asistente.",
+        "buttons": [CALLBACK_BUTTON, BOT_BUTTON],
+    }
+
+
+def no_agents(campaign: str) -> Reply:
+    return {
+        "text": f"En este momento no hay personas disponibles de {_name(campaign)}. Si quieres, "
+        "te llamamos, o puedes seguir con el asistente.",
+        "buttons": [CALLBACK_BUTTON, BOT_BUTTON],
+    }
+
+
+def emergency_no_agents() -> Reply:
+    return {
+        "text": "Ahora no hay una persona disponible por este medio. No esperes: llama al 911 o "
+        "acude a urgencias.",
+        "buttons": [],
+    }
+
+
+def left_queue() -> Reply:
+    return {
+        "text": "Saliste de la fila. Sigo aquí para ayudarte.",
+        "buttons": [BOT_BUTTON],
+    }
+
+
+def expired(campaign: str) -> Reply:
+    return {
+        "text": f"Lo siento, nadie de {_name(campaign)} pudo atenderte a tiempo. Si quieres, te "
+        "llamamos, o puedes seguir con el asistente.",
+        "buttons": [CALLBACK_BUTTON, BOT_BUTTON],
+    }
+
+
+def closed_fallback() -> Reply:
+    """Said when the conversation is closed and the bot cannot greet back itself (Rasa down)."""
+    return {
+        "text": "La conversación con la persona terminó. Si necesitas algo más, escríbeme.",
+        "buttons": [],
+    }
+
+
+def already_queued(position: int) -> Reply:
+    return {
+        "text": f"Ya estás en la fila (lugar {position}). En cuanto una persona se libere te "
+        "atiende.",
+        "buttons": [LEAVE_BUTTON],
+    }

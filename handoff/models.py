@@ -1,0 +1,111 @@
+"""Handoff tables: handoffs, the one event table, agents' presence, notes, callbacks.
+
+A handoff is one stay of a conversation in human mode: queued, perhaps offered, taken by an agent,
+closed (or abandoned by the user, or expired unanswered). Its `id` is the id of the handoff API
+(`/api/handoff/conversations/{id}`). Every step is also written to `handoff_events`, the one table
+the dashboard and the reports are computed from (handoff/metrics.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ventanilla.db import Base, utcnow
+
+# waiting → offered → assigned → closed; waiting/offered → abandoned | expired; transfer → waiting.
+OPEN_STATUSES = ("waiting", "offered", "assigned")
+QUEUED_STATUSES = ("waiting", "offered")
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    campaign: Mapped[str] = mapped_column(String(32), index=True)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    status: Mapped[str] = mapped_column(String(16), default="waiting", index=True)
+    reason: Mapped[str] = mapped_column(String(64), default="request_human")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    agent: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    offered_to: Mapped[str | None] = mapped_column(String(64), default=None)
+    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    declined_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When it (re-)entered its current queue: a transfer restarts the place, not the clocks.
+    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    first_response_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=None
+    )
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    disposition: Mapped[str | None] = mapped_column(String(32), default=None)
+    csat: Mapped[int | None] = mapped_column(Integer, default=None)
+    # What the user was last told about the queue, to tell again only when it changes a lot.
+    notified_position: Mapped[int | None] = mapped_column(Integer, default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # Set when the user's last web chat socket closed while queued; cleared when they return.
+    user_left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class HandoffEvent(Base):
+    """One row per thing that happened: the reporting table (Chatwoot's reporting_events)."""
+
+    __tablename__ = "handoff_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    campaign: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    conversation_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    handoff_id: Mapped[int | None] = mapped_column(Integer, default=None, index=True)
+    agent: Mapped[str | None] = mapped_column(String(64), default=None)
+    channel: Mapped[str | None] = mapped_column(String(32), default=None)
+    value: Mapped[float | None] = mapped_column(Float, default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AgentPresence(Base):
+    """Whether an agent can be offered conversations now (login → available; logout/away/idle)."""
+
+    __tablename__ = "agent_presence"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="offline")  # available|away|offline
+    max_conversations: Mapped[int] = mapped_column(Integer, default=3)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class HandoffNote(Base):
+    """An agent's internal note on a handoff: never sent to the user."""
+
+    __tablename__ = "handoff_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Callback(Base):
+    """A user's request to be called back when nobody could take the conversation."""
+
+    __tablename__ = "callbacks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    campaign: Mapped[str] = mapped_column(String(32), index=True)
+    phone: Mapped[str] = mapped_column(String(32))
+    preferred_time: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,408 @@
+"""The handoff API: queues, claiming, replying, notes, transfer, closing, live events.
+
+Who may do what is decided here and in `service.can_see` (an agent sees only their campaigns;
+a supervisor the campaigns in their scope, all when none is set; an admin everything; an editor
+nothing). A conversation outside one's scope is a 404, so its existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from starlette.requests import HTTPConnection
+
+from connectors import store
+from connectors.errors import ApiError
+from handoff import canned
+from handoff.models import Handoff, HandoffNote
+from handoff.privacy import mask_sender, mask_text
+from handoff.service import DISPOSITIONS, HandoffError, HandoffService, can_see
+from ventanilla.accounts.models import User
+from ventanilla.accounts.router import CurrentUser, SessionDep
+from ventanilla.accounts.service import record
+from ventanilla.campaigns import CAMPAIGNS
+from ventanilla.db import utcnow
+
+router = APIRouter(prefix="/api/handoff", tags=["handoff"])
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def get_service(conn: HTTPConnection) -> HandoffService:
+    return conn.app.state.handoff
+
+
+ServiceDep = Annotated[HandoffService, Depends(get_service)]
+
+
+def require(user: User, *roles: str) -> None:
+    if user.role not in roles:
+        raise ApiError(403, "forbidden", "Tu rol no permite esta operación.")
+
+
+def staff(user: CurrentUser) -> User:
+    require(user, "agent", "supervisor", "admin")
+    return user
+
+
+def supervisors(user: CurrentUser) -> User:
+    require(user, "supervisor", "admin")
+    return user
+
+
+def agents(user: CurrentUser) -> User:
+    require(user, "agent")
+    return user
+
+
+StaffUser = Annotated[User, Depends(staff)]
+SupervisorUser = Annotated[User, Depends(supervisors)]
+AgentUser = Annotated[User, Depends(agents)]
+
+
+@contextlib.contextmanager
+def api_errors() -> Any:
+    try:
+        yield
+    except HandoffError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from exc
+
+
+def show_sender(user: User, sender: str, reveal: bool = False) -> str:
+    return sender if reveal or user.role == "admin" else mask_sender(sender)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- shapes
+
+
+class QueueEntry(BaseModel):
+    id: int = Field(description="The handoff's id (the path parameter of the other endpoints)")
+    campaign: str
+    priority: Literal["urgent", "high", "normal"]
+    status: Literal["waiting", "offered", "assigned", "closed", "abandoned", "expired"]
+    waiting_seconds: float = Field(description="Since the handoff was requested")
+    sender: str = Field(description="Masked unless the role may see it")
+    channel: str
+    position: int | None = None
+    offered_to: str | None = None
+    agent: str | None = None
+    reason: str
+    summary: str
+
+
+class MessageOut(BaseModel):
+    id: int
+    author: Literal["user", "bot", "agent"]
+    text: str
+    buttons: list[dict[str, str]] = []
+    ts: datetime
+
+
+class NoteOut(BaseModel):
+    id: int
+    author: str
+    text: str
+    ts: datetime
+
+
+class ConversationOut(QueueEntry):
+    disposition: str | None = None
+    csat: int | None = None
+    context: dict[str, Any]
+    created_at: datetime
+    assigned_at: datetime | None
+    closed_at: datetime | None
+    messages: list[MessageOut]
+    notes: list[NoteOut]
+    revealed: bool
+
+
+class TextIn(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class CloseIn(BaseModel):
+    disposition: str = Field(description="One of GET /api/handoff/dispositions")
+
+
+class TransferIn(BaseModel):
+    campaign: str
+
+
+class StatusIn(BaseModel):
+    status: Literal["available", "away"]
+
+
+def entry(
+    user: User, handoff: Handoff, conversation: store.Conversation, position: int | None = None
+) -> QueueEntry:
+    created = _aware(handoff.created_at)
+    assert created is not None
+    end = _aware(handoff.assigned_at) or _aware(handoff.closed_at) or utcnow()
+    return QueueEntry(
+        id=handoff.id,
+        campaign=handoff.campaign,
+        priority=handoff.priority,  # type: ignore[arg-type]
+        status=handoff.status,  # type: ignore[arg-type]
+        waiting_seconds=round(max((end - created).total_seconds(), 0.0), 1),
+        sender=show_sender(user, conversation.sender),
+        channel=conversation.channel,
+        position=position,
+        offered_to=handoff.offered_to,
+        agent=handoff.agent,
+        reason=handoff.reason,
+        summary=mask_text(handoff.summary),
+    )
+
+
+def message_out(message: store.Message, reveal: bool) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        author=message.author,  # type: ignore[arg-type]
+        text=message.text if reveal else mask_text(message.text),
+        buttons=list(message.buttons or []),
+        ts=_aware(message.created_at),  # type: ignore[arg-type]
+    )
+
+
+def note_out(note: HandoffNote) -> NoteOut:
+    return NoteOut(id=note.id, author=note.author, text=note.text, ts=_aware(note.created_at))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- queue
+
+
+@router.get(
+    "/queue", response_model=list[QueueEntry], summary="Waiting conversations of my campaigns"
+)
+async def queue(user: StaffUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
+    rows = await service.queue(session, user)
+    return [entry(user, h, c, position) for h, c, position in rows]
+
+
+@router.get("/mine", response_model=list[QueueEntry], summary="My open conversations and offers")
+async def mine(user: AgentUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
+    return [entry(user, h, c) for h, c in await service.mine(session, user)]
+
+
+@router.post(
+    "/next",
+    response_model=QueueEntry | None,
+    summary='"Tomar siguiente": claim the first waiting conversation of my campaigns',
+)
+async def take_next(user: AgentUser, service: ServiceDep, session: SessionDep) -> QueueEntry | None:
+    with api_errors():
+        handoff = await service.take_next(user)
+    if handoff is None:
+        return None
+    conversation = await session.get(store.Conversation, handoff.conversation_id)
+    assert conversation is not None
+    return entry(user, handoff, conversation)
+
+
+@router.post(
+    "/conversations/{handoff_id}/claim",
+    response_model=QueueEntry,
+    summary="Take a waiting conversation (or accept an offer)",
+    responses={
+        404: {"description": "No such conversation in my campaigns"},
+        409: {"description": "Taken by someone else, or I am at my maximum"},
+    },
+)
+async def claim(
+    handoff_id: int, user: StaffUser, service: ServiceDep, session: SessionDep
+) -> QueueEntry:
+    with api_errors():
+        handoff = await service.claim(user, handoff_id)
+    conversation = await session.get(store.Conversation, handoff.conversation_id)
+    assert conversation is not None
+    return entry(user, handoff, conversation)
+
+
+@router.post(
+    "/conversations/{handoff_id}/decline",
+    status_code=204,
+    summary="Turn down an offer: back to the queue for someone else",
+)
+async def decline(handoff_id: int, user: AgentUser, service: ServiceDep) -> None:
+    with api_errors():
+        await service.decline(user, handoff_id)
+
+
+@router.post(
+    "/conversations/{handoff_id}/messages",
+    response_model=MessageOut,
+    summary="Reply to the user on their channel; `/codigo` sends a canned response",
+)
+async def reply(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> MessageOut:
+    with api_errors():
+        message = await service.reply(user, handoff_id, body.text)
+    return message_out(message, reveal=True)
+
+
+@router.post(
+    "/conversations/{handoff_id}/notes",
+    response_model=NoteOut,
+    summary="Internal note: only staff see it",
+)
+async def add_note(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> NoteOut:
+    with api_errors():
+        note = await service.note(user, handoff_id, body.text)
+    return note_out(note)
+
+
+@router.post(
+    "/conversations/{handoff_id}/close",
+    response_model=QueueEntry,
+    summary="Close with a disposition code; the bot takes over and asks the survey",
+)
+async def close(
+    handoff_id: int, body: CloseIn, user: StaffUser, service: ServiceDep, session: SessionDep
+) -> QueueEntry:
+    with api_errors():
+        handoff = await service.close(user, handoff_id, body.disposition)
+    conversation = await session.get(store.Conversation, handoff.conversation_id)
+    assert conversation is not None
+    return entry(user, handoff, conversation)
+
+
+@router.post(
+    "/conversations/{handoff_id}/transfer",
+    response_model=QueueEntry,
+    summary="Send the conversation to another campaign's queue",
+)
+async def transfer(
+    handoff_id: int, body: TransferIn, user: StaffUser, service: ServiceDep, session: SessionDep
+) -> QueueEntry:
+    with api_errors():
+        handoff = await service.transfer(user, handoff_id, body.campaign)
+    conversation = await session.get(store.Conversation, handoff.conversation_id)
+    assert conversation is not None
+    return entry(user, handoff, conversation)
+
+
+@router.get(
+    "/conversations/{handoff_id}",
+    response_model=ConversationOut,
+    summary="Transcript (bot part included), context and notes; the view is audited",
+)
+async def conversation(
+    handoff_id: int,
+    user: StaffUser,
+    service: ServiceDep,
+    session: SessionDep,
+    reveal: Annotated[bool, Query(description="Show identifiers unmasked (audited)")] = False,
+) -> ConversationOut:
+    with api_errors():
+        handoff = await service.get(session, user, handoff_id)
+    convo = await session.get(store.Conversation, handoff.conversation_id)
+    assert convo is not None
+    history = await store.history(session, convo)
+    notes = await service.notes(session, handoff.id)
+    record(
+        session,
+        "transcript_view",
+        actor=user.username,
+        target=f"handoff:{handoff.id}",
+        campaign=handoff.campaign,
+        revealed=reveal,
+    )
+    await session.commit()
+    base = entry(user, handoff, convo).model_dump()
+    base["sender"] = show_sender(user, convo.sender, reveal)
+    return ConversationOut(
+        **base,
+        disposition=handoff.disposition,
+        csat=handoff.csat,
+        context=handoff.context,
+        created_at=_aware(handoff.created_at),
+        assigned_at=_aware(handoff.assigned_at),
+        closed_at=_aware(handoff.closed_at),
+        messages=[message_out(m, reveal) for m in history],
+        notes=[note_out(n) for n in notes],
+        revealed=reveal,
+    )
+
+
+# ---------------------------------------------------------------- agent's tools
+
+
+@router.get("/canned", summary="Canned responses of my campaigns, with their short codes")
+async def canned_responses(user: StaffUser) -> list[dict[str, str]]:
+    return canned.canned_for(user.campaigns or list(CAMPAIGNS))
+
+
+@router.get("/dispositions", summary="Disposition codes for closing")
+async def dispositions(user: StaffUser) -> dict[str, str]:
+    return DISPOSITIONS
+
+
+@router.get("/campaigns", summary="Campaign codes and names")
+async def campaigns(user: StaffUser) -> dict[str, str]:
+    return CAMPAIGNS
+
+
+@router.put("/me/status", status_code=204, summary='Presence: "available" or "away" (ausente)')
+async def set_status(body: StatusIn, user: AgentUser, service: ServiceDep) -> None:
+    await service.set_status(user.username, body.status)
+
+
+@router.get("/me/status", summary="My presence")
+async def get_status(user: AgentUser, service: ServiceDep, session: SessionDep) -> dict[str, Any]:
+    presence = await service.presence_of(session, user.username)
+    return {"status": presence.status, "max_conversations": presence.max_conversations}
+
+
+# ---------------------------------------------------------------- live events
+
+
+@router.get(
+    "/events",
+    summary="Server-sent events: `queue`, `conversation`, `presence` (then fetch again)",
+    response_class=StreamingResponse,
+)
+async def events(request: Request, user: StaffUser) -> StreamingResponse:
+    bus = request.app.state.bus
+
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 3000\n\n"
+        subscription = bus.subscribe()
+        try:
+            while not await request.is_disconnected():
+                try:
+                    topic, data = await asyncio.wait_for(
+                        anext(subscription), timeout=KEEPALIVE_SECONDS
+                    )
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                if topic != "console":
+                    continue
+                campaign = data.get("campaign")
+                if campaign is not None and not can_see(user, campaign):
+                    previous = data.get("previous_campaign")
+                    if previous is None or not can_see(user, previous):
+                        continue
+                yield f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+        finally:
+            await subscription.aclose()
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,320 @@
+"""Supervisors' API: live dashboard, transcript search and export, the monthly report.
+
+Every figure comes from `handoff_events` through the pure functions of `handoff/metrics.py`.
+Exports and transcript views are written to the audit log.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from connectors import store
+from connectors.errors import ApiError
+from handoff import metrics
+from handoff.models import Callback, Handoff, HandoffEvent
+from handoff.privacy import mask_sender, mask_text
+from handoff.router import StaffUser, SupervisorUser
+from handoff.service import can_see
+from ventanilla.accounts.models import User
+from ventanilla.accounts.router import SessionDep
+from ventanilla.accounts.service import record
+from ventanilla.campaigns import CAMPAIGNS
+from ventanilla.db import utcnow
+
+router = APIRouter(prefix="/api/handoff", tags=["supervision"])
+
+LIVE_WINDOW = timedelta(days=2)  # open handoffs older than this have expired long ago
+MAX_RESULTS = 500
+
+
+def _scope(user: User) -> list[str]:
+    return [code for code in CAMPAIGNS if can_see(user, code)]
+
+
+def _figures(f: metrics.CampaignFigures, threshold: int) -> dict[str, Any]:
+    name = "Total" if f.campaign == metrics.ALL else CAMPAIGNS.get(f.campaign, f.campaign)
+    return {**asdict(f), "name": name, "threshold_seconds": threshold}
+
+
+async def _events(session: AsyncSession, since: datetime, until: datetime) -> list[HandoffEvent]:
+    """Events in [since, until], plus every agent's latest presence (it may be older)."""
+    latest_status = (
+        select(func.max(HandoffEvent.id))
+        .where(HandoffEvent.kind == "agent_status")
+        .group_by(HandoffEvent.agent)
+    )
+    result = await session.execute(
+        select(HandoffEvent)
+        .where(
+            or_(
+                (HandoffEvent.created_at >= since) & (HandoffEvent.created_at <= until),
+                HandoffEvent.id.in_(latest_status),
+            )
+        )
+        .order_by(HandoffEvent.id)
+    )
+    return list(result.scalars())
+
+
+def _in_scope(events: list[HandoffEvent], scope: list[str]) -> list[HandoffEvent]:
+    """Events of the campaigns in scope; conversation and presence events are kept."""
+    allowed = set(scope)
+    return [e for e in events if e.campaign is None or e.campaign in allowed]
+
+
+@router.get("/dashboard", summary="Live figures per campaign and today's by hour")
+async def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> dict[str, Any]:
+    settings = request.app.state.settings
+    tz = ZoneInfo(settings.timezone)
+    now = utcnow()
+    today = now.astimezone(tz).date()
+    since = datetime.combine(today, time(), tzinfo=tz).astimezone(UTC)
+    scope = _scope(user)
+    events = _in_scope(await _events(session, min(since, now - LIVE_WINDOW), now), scope)
+    thresholds = settings.handoff_service_level_seconds
+    default = settings.handoff_default_service_level_seconds
+    figures = metrics.campaign_figures(events, now, since, thresholds, default)
+    total = figures.pop(metrics.ALL)
+    campaigns = [
+        _figures(f, thresholds.get(code, default)) for code, f in figures.items() if code in scope
+    ]
+    return {
+        "generated_at": now.isoformat(),
+        "since": since.isoformat(),
+        "timezone": settings.timezone,
+        "total": _figures(total, default),
+        "campaigns": campaigns,
+        "containment": asdict(metrics.containment(events, since, now + timedelta(seconds=1))),
+        "hourly": [
+            {k: v for k, v in asdict(b).items() if k != "start"}
+            for b in metrics.hourly(events, today, tz)
+        ],
+    }
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_date", f"La fecha «{name}» debe ser AAAA-MM-DD.") from exc
+
+
+@router.get(
+    "/transcripts",
+    summary="Search handed-off conversations; format=csv|json exports them (audited)",
+)
+async def transcripts(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    campaign: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    channel: str | None = None,
+    disposition: str | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Text in any message")] = None,
+    format: Literal["list", "csv", "json"] = "list",
+) -> Any:
+    tz = ZoneInfo(request.app.state.settings.timezone)
+    scope = _scope(user)
+    if campaign and campaign not in scope:
+        raise ApiError(403, "forbidden", "Esa campaña no está en tu alcance.")
+    query = (
+        select(Handoff, store.Conversation)
+        .join(store.Conversation, store.Conversation.id == Handoff.conversation_id)
+        .where(Handoff.campaign.in_([campaign] if campaign else scope))
+        .order_by(Handoff.id.desc())
+        .limit(MAX_RESULTS)
+    )
+    start, end = _parse_day(date_from, "desde"), _parse_day(date_to, "hasta")
+    if start:
+        query = query.where(
+            Handoff.created_at >= datetime.combine(start, time(), tzinfo=tz).astimezone(UTC)
+        )
+    if end:
+        query = query.where(
+            Handoff.created_at
+            < datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
+        )
+    if channel:
+        query = query.where(store.Conversation.channel == channel)
+    if disposition:
+        query = query.where(Handoff.disposition == disposition)
+    if q:
+        matching = select(store.Message.conversation_id).where(
+            func.lower(cast(store.Message.text, String)).contains(q.lower())
+        )
+        query = query.where(Handoff.conversation_id.in_(matching))
+    rows = (await session.execute(query)).all()
+
+    results = []
+    for handoff, conversation in rows:
+        results.append(
+            {
+                "id": handoff.id,
+                "campaign": handoff.campaign,
+                "channel": conversation.channel,
+                "sender": mask_sender(conversation.sender),
+                "status": handoff.status,
+                "disposition": handoff.disposition,
+                "agent": handoff.agent,
+                "created_at": _iso(handoff.created_at),
+                "closed_at": _iso(handoff.closed_at),
+                "csat": handoff.csat,
+                "snippet": mask_text(handoff.summary)[:200],
+            }
+        )
+    filters = {
+        "campaign": campaign,
+        "date_from": date_from,
+        "date_to": date_to,
+        "channel": channel,
+        "disposition": disposition,
+        "q": q,
+    }
+    if format == "list":
+        return {"total": len(results), "results": results}
+
+    record(
+        session,
+        "transcript_export",
+        actor=user.username,
+        target=f"{len(results)} conversaciones",
+        format=format,
+        filters=filters,
+    )
+    await session.commit()
+    stamp = utcnow().strftime("%Y%m%d-%H%M")
+    if format == "csv":
+        return _download(_transcripts_csv(results), f"transcripciones-{stamp}.csv", "text/csv")
+    for item in results:
+        conversation_id = next(h.conversation_id for h, _ in rows if h.id == item["id"])
+        messages = await session.execute(
+            select(store.Message)
+            .where(store.Message.conversation_id == conversation_id)
+            .order_by(store.Message.id)
+        )
+        item["messages"] = [
+            {"author": m.author, "text": mask_text(m.text), "ts": _iso(m.created_at)}
+            for m in messages.scalars()
+        ]
+    body = json.dumps({"filters": filters, "results": results}, ensure_ascii=False, indent=1)
+    return _download(body, f"transcripciones-{stamp}.json", "application/json")
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+
+
+def _transcripts_csv(results: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    headers = {
+        "id": "id",
+        "campaign": "campaña",
+        "channel": "canal",
+        "sender": "remitente",
+        "status": "estado",
+        "disposition": "cierre",
+        "agent": "agente",
+        "created_at": "inicio",
+        "closed_at": "fin",
+        "csat": "csat",
+        "snippet": "resumen",
+    }
+    writer = csv.DictWriter(out, fieldnames=list(headers))
+    writer.writerow(headers)
+    writer.writerows(results)
+    return out.getvalue()
+
+
+def _download(body: str, filename: str, media_type: str) -> Response:
+    return Response(
+        content=body.encode("utf-8"),
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/reports/monthly",
+    summary="Per-campaign monthly report (the basis of monthly billing); format=csv",
+)
+async def monthly(
+    request: Request,
+    user: SupervisorUser,
+    session: SessionDep,
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    settings = request.app.state.settings
+    tz = ZoneInfo(settings.timezone)
+    month = month or utcnow().astimezone(tz).strftime("%Y-%m")
+    try:
+        start, end = metrics.month_bounds(month, tz)
+    except ValueError as exc:
+        raise ApiError(400, "invalid_month", "El mes debe ser AAAA-MM.") from exc
+    scope = _scope(user)
+    events = _in_scope(await _events(session, start, end), scope)
+    rows = metrics.monthly_report(
+        events,
+        month,
+        tz,
+        settings.handoff_service_level_seconds,
+        settings.handoff_default_service_level_seconds,
+    )
+    if format == "csv":
+        record(session, "report_export", actor=user.username, target=f"mensual {month}")
+        await session.commit()
+        return _download(metrics.monthly_csv(rows), f"reporte-{month}.csv", "text/csv")
+    return {
+        "month": month,
+        "timezone": settings.timezone,
+        "rows": [
+            {
+                **asdict(row),
+                "name": "Total"
+                if row.campaign == metrics.ALL
+                else CAMPAIGNS.get(row.campaign, row.campaign),
+            }
+            for row in rows
+        ],
+    }
+
+
+@router.get(
+    "/callbacks", summary="Pending callback requests of my campaigns (phone numbers: audited)"
+)
+async def callbacks(user: StaffUser, session: SessionDep) -> list[dict[str, Any]]:
+    result = await session.execute(
+        select(Callback)
+        .where(Callback.campaign.in_(_scope(user)), Callback.status == "pending")
+        .order_by(Callback.id)
+    )
+    rows = list(result.scalars())
+    record(session, "callbacks_view", actor=user.username, target=f"{len(rows)} llamadas")
+    await session.commit()
+    return [
+        {
+            "id": c.id,
+            "campaign": c.campaign,
+            "phone": c.phone,
+            "preferred_time": c.preferred_time,
+            "created_at": _iso(c.created_at),
+        }
+        for c in rows
+    ]
