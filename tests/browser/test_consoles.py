@@ -1,0 +1,132 @@
+"""The agent console and the supervisor dashboard in a real browser, against the running system.
+
+The user side is a web chat socket (the widget's protocol); the agent works in /consola; the
+supervisor's figures in /supervision are compared with figures computed from the event table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from connectors.webchat.client import ChatClient, bot_texts
+from handoff import metrics
+from tests.utils.staff import PASSWORD, create_user, frames_until
+from ventanilla.launcher import RunningSystem
+
+pytestmark = pytest.mark.browser
+
+CAMPAIGN = "bienestar_social"  # used by no other test of the shared system
+UI_TIMEOUT_MS = 20_000
+
+
+def expect(*args: Any, **kwargs: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(*args, **kwargs)
+
+
+def sign_in(page: Any, url: str, username: str) -> None:
+    page.goto(url)
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("session-user")).to_contain_text(username, timeout=UI_TIMEOUT_MS)
+
+
+def events_of(system: RunningSystem) -> list[metrics.Event]:
+    database = Path(system.env["VENTANILLA_VAR_DIR"]) / "ventanilla.db"
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT kind, created_at, campaign, conversation_id, handoff_id, agent, channel, "
+            "value FROM handoff_events ORDER BY id"
+        ).fetchall()
+        details = connection.execute("SELECT detail FROM handoff_events ORDER BY id").fetchall()
+    import json
+
+    return [
+        metrics.Event(
+            kind=kind,
+            created_at=datetime.fromisoformat(created).replace(tzinfo=UTC),
+            campaign=campaign,
+            conversation_id=conversation_id,
+            handoff_id=handoff_id,
+            agent=agent,
+            channel=channel,
+            value=value,
+            detail=json.loads(detail),
+        )
+        for (kind, created, campaign, conversation_id, handoff_id, agent, channel, value), (
+            detail,
+        ) in zip(rows, details, strict=True)
+    ]
+
+
+def test_agent_claims_replies_and_closes_in_the_console(
+    system: RunningSystem, new_page: Any, screenshot_dir: Path
+) -> None:
+    create_user(system, "vera.consola", "agent", CAMPAIGN)
+    create_user(system, "sergio.supervisa", "supervisor", CAMPAIGN)
+    page = new_page()
+    sign_in(page, f"{system.base_url}/consola", "vera.consola")  # signing in: available
+
+    chat = ChatClient(system.ws_url)
+    queued = bot_texts(chat.turn(f'/request_human{{"campaign": "{CAMPAIGN}"}}'))
+    assert "lugar 1" in queued[-1]
+
+    # The offer appears without reloading; accept it.
+    claim = page.locator("[data-testid^='claim-']").first
+    expect(claim).to_be_visible(timeout=UI_TIMEOUT_MS)
+    claim.click()
+    frames_until(chat, lambda f: f["type"] == "message" and "Ya te atiende" in f["text"])
+    transcript = page.get_by_test_id("transcript")
+    expect(transcript).to_contain_text("request_human", timeout=UI_TIMEOUT_MS)
+
+    page.get_by_test_id("reply-input").fill("Hola, te atiende Vera. ¿En qué te ayudo?")
+    page.get_by_test_id("reply-send").click()
+    pushed = frames_until(chat, lambda f: f.get("from") == "agent")
+    assert pushed[-1]["text"] == "Hola, te atiende Vera. ¿En qué te ayudo?"
+
+    chat.turn("Quiero saber de los centros vacacionales")
+    expect(transcript).to_contain_text("centros vacacionales", timeout=UI_TIMEOUT_MS)
+    page.screenshot(path=str(screenshot_dir / "consola-agente.png"), full_page=True)
+
+    page.get_by_test_id("close-disposition").select_option("informacion_proporcionada")
+    page.get_by_test_id("close-submit").click()
+    frames = frames_until(chat, lambda f: f["type"] == "message" and bool(f["buttons"]))
+    assert any("del 1 (muy mala) al 5" in f.get("text", "") for f in frames)
+    five = next(
+        b for f in frames if f["type"] == "message" for b in f["buttons"] if b["title"] == "5"
+    )
+    chat.turn("5", payload=five["payload"])
+    chat.close()
+    assert page.js_errors == [] and page.dialogs == []
+
+    # The supervisor's dashboard shows what the event table says.
+    board = new_page()
+    sign_in(board, f"{system.base_url}/supervision", "sergio.supervisa")
+    cell = board.get_by_test_id(f"fig-{CAMPAIGN}-csat_responses")
+    expect(cell).to_have_attribute("data-value", "1", timeout=UI_TIMEOUT_MS)
+    board.screenshot(path=str(screenshot_dir / "supervision.png"), full_page=True)
+
+    tz = ZoneInfo("America/Mexico_City")
+    now = datetime.now(UTC)
+    since = datetime.combine(now.astimezone(tz).date(), time(), tzinfo=tz).astimezone(UTC)
+    events = [e for e in events_of(system) if e.campaign in (None, CAMPAIGN)]
+    expected = metrics.campaign_figures(events, now, since, {}, 60)[CAMPAIGN]
+    for field in ("queued", "answered", "answered_within", "closed", "abandoned", "waiting",
+                  "agents_online", "csat_responses", "csat", "service_level"):  # fmt: skip
+        shown = board.get_by_test_id(f"fig-{CAMPAIGN}-{field}").get_attribute("data-value")
+        value = getattr(expected, field)
+        assert shown == ("" if value is None else str(value)) or (
+            value is not None and float(shown) == pytest.approx(value)
+        ), (field, shown, value)
+    assert expected.closed == 1 and expected.csat == 1.0 and expected.agents_online == 1
+    assert board.js_errors == []
+
+    page.get_by_test_id("logout").click()  # the agent goes offline for the other tests
