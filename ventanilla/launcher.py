@@ -92,3 +92,38 @@ def stop_system(running: RunningSystem, timeout: float = 30) -> int:
             running.process.kill()
             running.process.wait()
     return running.process.returncode
+
+
+def start_gateway(system: RunningSystem, **overrides: str) -> RunningSystem:
+    """One more gateway process for a running system, as behind a load balancer: the same
+    settings (database, Redis, Rasa and action server ports) on a port of its own."""
+    env = dict(system.env)
+    env["VENTANILLA_PORT"] = str(free_port())
+    env.update(overrides)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+    port = env["VENTANILLA_PORT"]
+    log_path = Path(env["VENTANILLA_VAR_DIR"]) / f"gateway-{port}.log"
+    with log_path.open("wb") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "connectors.app:create_app", "--factory",
+             "--host", "127.0.0.1", "--port", port, "--no-access-log"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    running = RunningSystem(
+        f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/webchat/ws", process, log_path, env
+    )
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited while starting:\n{running.log()[-4000:]}")
+        try:
+            if httpx.get(f"{running.base_url}/health", timeout=3).status_code == 200:
+                return running
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    stop_system(running)
+    raise RuntimeError(f"the gateway was not ready in {READY_TIMEOUT}s:\n{running.log()[-4000:]}")
