@@ -11,12 +11,14 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from connectors import store
@@ -25,7 +27,7 @@ from handoff import canned
 from handoff.models import Handoff, HandoffNote
 from handoff.privacy import mask_sender, mask_text
 from handoff.service import DISPOSITIONS, HandoffError, HandoffService, can_see
-from ventanilla.accounts.models import User
+from ventanilla.accounts.models import AuditEvent, User
 from ventanilla.accounts.router import CurrentUser, SessionDep
 from ventanilla.accounts.service import record
 from ventanilla.campaigns import CAMPAIGNS
@@ -183,6 +185,35 @@ def note_out(note: HandoffNote) -> NoteOut:
     return NoteOut(id=note.id, author=note.author, text=note.text, ts=_aware(note.created_at))  # type: ignore[arg-type]
 
 
+VIEW_AUDIT_EVERY = timedelta(minutes=30)
+
+
+async def recently_viewed(session: AsyncSession, username: str, target: str) -> bool:
+    since = utcnow() - VIEW_AUDIT_EVERY
+    found = await session.execute(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.actor == username,
+            AuditEvent.action == "transcript_view",
+            AuditEvent.target == target,
+            AuditEvent.created_at >= since,
+        )
+        .limit(1)
+    )
+    return found.scalar_one_or_none() is not None
+
+
+def mask_values(value: Any) -> Any:
+    """The context (slots the bot collected) with identifiers inside its strings masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_values(v) for v in value]
+    return value
+
+
 # ---------------------------------------------------------------- queue
 
 
@@ -195,7 +226,7 @@ async def queue(user: StaffUser, service: ServiceDep, session: SessionDep) -> li
 
 
 @router.get("/mine", response_model=list[QueueEntry], summary="My open conversations and offers")
-async def mine(user: AgentUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
+async def mine(user: StaffUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
     return [entry(user, h, c) for h, c in await service.mine(session, user)]
 
 
@@ -204,7 +235,7 @@ async def mine(user: AgentUser, service: ServiceDep, session: SessionDep) -> lis
     response_model=QueueEntry | None,
     summary='"Tomar siguiente": claim the first waiting conversation of my campaigns',
 )
-async def take_next(user: AgentUser, service: ServiceDep, session: SessionDep) -> QueueEntry | None:
+async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -> QueueEntry | None:
     with api_errors():
         handoff = await service.take_next(user)
     if handoff is None:
@@ -313,22 +344,28 @@ async def conversation(
     assert convo is not None
     history = await store.history(session, convo)
     notes = await service.notes(session, handoff.id)
-    record(
-        session,
-        "transcript_view",
-        actor=user.username,
-        target=f"handoff:{handoff.id}",
-        campaign=handoff.campaign,
-        revealed=reveal,
-    )
-    await session.commit()
+    target = f"handoff:{handoff.id}"
+    # Every reveal is recorded; a plain view once per half hour (the console refetches the
+    # open conversation at each new message).
+    if reveal or not await recently_viewed(session, user.username, target):
+        record(
+            session,
+            "transcript_view",
+            actor=user.username,
+            target=target,
+            campaign=handoff.campaign,
+            revealed=reveal,
+        )
+        await session.commit()
     base = entry(user, handoff, convo).model_dump()
     base["sender"] = show_sender(user, convo.sender, reveal)
+    if reveal:
+        base["summary"] = handoff.summary
     return ConversationOut(
         **base,
         disposition=handoff.disposition,
         csat=handoff.csat,
-        context=handoff.context,
+        context=handoff.context if reveal else mask_values(handoff.context),
         created_at=_aware(handoff.created_at),
         assigned_at=_aware(handoff.assigned_at),
         closed_at=_aware(handoff.closed_at),

@@ -69,6 +69,14 @@ def pick_agent(agents: Iterable[Agent], campaign: str) -> Agent | None:
     )
 
 
+def worth_telling(told: int | None, position: int | None) -> bool:
+    """Whether a user told `told` should hear their new place: when it at least halved, or they
+    are next. Small moves are not announced (a message every few seconds is noise)."""
+    if told is None or position is None or position >= told:
+        return False
+    return position == 1 or position <= told // 2
+
+
 def next_for(agent: Agent, entries: Iterable[Waiting]) -> Waiting | None:
     """What "tomar siguiente" gives `agent`: the first waiting conversation of its campaigns."""
     if not agent.available or agent.open_conversations >= agent.max_conversations:

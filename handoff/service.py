@@ -413,7 +413,7 @@ class HandoffService:
         return handoff
 
     async def take_next(self, user: User) -> Handoff | None:
-        """ "Tomar siguiente": the first conversation of my campaigns that I may take."""
+        """Tomar siguiente (take next): the first conversation of my campaigns I may take."""
         async with self._sessions() as session:
             result = await session.execute(
                 select(Handoff).where(
@@ -785,10 +785,7 @@ class HandoffService:
             if handoff.status not in QUEUED_STATUSES:
                 continue
             position = routing.position(self._waiting(queued), handoff.id)
-            told = handoff.notified_position
-            if position is None or told is None or position >= told:
-                continue
-            if not (position == 1 or position <= told // 2):
+            if not routing.worth_telling(handoff.notified_position, position):
                 continue
             handoff.notified_position = position
             handoff.notified_at = utcnow()

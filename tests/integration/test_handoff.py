@@ -41,11 +41,14 @@ def handoff_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         VENTANILLA_HANDOFF_HOURS=json.dumps({"contribuyente": closed_now()}),
     )
     create_user(running, "ana.derecho", "agent", "derechohabiente")
-    create_user(running, "beto.derecho", "agent", "derechohabiente")
+    create_user(running, "ines.incapacidad", "agent", "incapacidad_maternidad")
+    create_user(running, "ciro.cita", "agent", "cita_medica")
+    create_user(running, "dena.denuncias", "agent", "denuncias")
     create_user(running, "pia.pension", "agent", "pensionados")
     create_user(running, "paco.pension", "agent", "pensionados")
     create_user(running, "meda.medicamentos", "agent", "entrega_medicamentos")
     create_user(running, "cora.contribuyente", "agent", "contribuyente")
+    create_user(running, "sol.salud", "agent", "salud_mental")
     create_user(running, "sara.super", "supervisor")
     create_user(running, "edu.editor", "editor")
     yield running
@@ -131,6 +134,24 @@ def test_webchat_user_to_agent_and_back_to_the_bot(handoff_system: RunningSystem
     row = next(c for c in dashboard["campaigns"] if c["campaign"] == "derechohabiente")
     assert row["answered"] >= 1 and row["closed"] >= 1 and row["csat_responses"] >= 1
     assert dashboard["containment"]["conversations"] >= 1
+
+
+def test_suicidal_talk_gets_the_crisis_line_and_goes_first(handoff_system: RunningSystem) -> None:
+    system = handoff_system
+    sol = Staff(system, "sol.salud")
+    sol.put("/api/handoff/me/status", {"status": "available"})
+    calm = f"rest-{uuid.uuid4().hex}"
+    request_person(system, calm, "salud_mental")
+    crisis = f"rest-{uuid.uuid4().hex}"
+    replies = rest_say(system, crisis, "ya no quiero vivir, me quiero quitar la vida")
+    texts = [r["text"] for r in replies]
+    assert any("800 911 2000" in t for t in texts[:-1])  # the crisis line before the queue
+    assert "OMT Salud Mental" in texts[-1] and "lugar 1" in texts[-1]
+    queue = [e for e in sol.queue() if e["campaign"] == "salud_mental"]
+    assert [e["sender"][-4:] for e in queue[:2]] == [crisis[-4:], calm[-4:]]
+    assert queue[0]["priority"] == "urgent" and queue[0]["position"] == 1
+    for sender in (crisis, calm):
+        rest_say(system, sender, "/leave_queue")
 
 
 def test_an_offer_not_accepted_in_time_goes_to_another_agent(
@@ -232,29 +253,28 @@ def test_no_agent_online_is_said_and_the_bot_stays(handoff_system: RunningSystem
 
 def test_transfer_to_another_campaign(handoff_system: RunningSystem) -> None:
     system = handoff_system
-    beto, pia = Staff(system, "beto.derecho"), Staff(system, "pia.pension")
+    ines, pia = Staff(system, "ines.incapacidad"), Staff(system, "pia.pension")
     sender = f"rest-{uuid.uuid4().hex}"
-    request_person(system, sender, "derechohabiente")
-    entry = eventually(lambda: entry_of(beto, sender[-4:]))
-    assert beto.post(f"/api/handoff/conversations/{entry['id']}/claim").status_code == 200
-    moved = beto.post(
+    request_person(system, sender, "incapacidad_maternidad")
+    entry = eventually(lambda: entry_of(ines, sender[-4:]))
+    assert ines.post(f"/api/handoff/conversations/{entry['id']}/claim").status_code == 200
+    moved = ines.post(
         f"/api/handoff/conversations/{entry['id']}/transfer", {"campaign": "pensionados"}
     )
     assert moved.status_code == 200 and moved.json()["campaign"] == "pensionados"
     assert entry_of(pia, sender[-4:])["id"] == entry["id"]
-    # Beto no longer sees it; the user was told where they are.
-    assert beto.get(f"/api/handoff/conversations/{entry['id']}").status_code == 404
+    # Ines no longer sees it; the user was told where they are.
+    assert ines.get(f"/api/handoff/conversations/{entry['id']}").status_code == 404
     sent = httpx.get(f"{system.base_url}/api/messages/{sender}").json()["messages"]
     assert "Te transferimos con Pensionados" in sent[-1]["text"]
 
 
 def test_every_endpoint_keeps_agents_to_their_campaigns(handoff_system: RunningSystem) -> None:
     system = handoff_system
-    pia = Staff(system, "pia.pension")
+    pia, dena = Staff(system, "pia.pension"), Staff(system, "dena.denuncias")
     sender = f"rest-{uuid.uuid4().hex}"
-    request_person(system, sender, "derechohabiente")
-    ana = Staff(system, "ana.derecho")
-    other = eventually(lambda: entry_of(ana, sender[-4:]))
+    request_person(system, sender, "denuncias")
+    other = eventually(lambda: entry_of(dena, sender[-4:]))
     assert all(e["campaign"] == "pensionados" for e in pia.queue())
     base = f"/api/handoff/conversations/{other['id']}"
     assert pia.get(base).status_code == 404
@@ -269,7 +289,7 @@ def test_every_endpoint_keeps_agents_to_their_campaigns(handoff_system: RunningS
         response = pia.post(base + path, body)
         assert response.status_code == 404, (path, response.text)
     # Still untouched for its own campaign.
-    assert entry_of(ana, sender[-4:])["agent"] is None
+    assert entry_of(dena, sender[-4:])["agent"] is None
 
     for path in (
         "/api/handoff/dashboard",
@@ -309,15 +329,15 @@ def test_console_cookie_needs_the_csrf_token(handoff_system: RunningSystem) -> N
 
 def test_rest_users_read_agent_messages_with_a_cursor(handoff_system: RunningSystem) -> None:
     system = handoff_system
-    beto = Staff(system, "beto.derecho")
+    ciro = Staff(system, "ciro.cita")
     sender = f"rest-{uuid.uuid4().hex}"
     rest_say(system, sender, "hola")
     first = httpx.get(f"{system.base_url}/api/messages/{sender}").json()
     assert len(first["messages"]) == 3 and first["cursor"] == str(first["messages"][-1]["id"])
-    request_person(system, sender, "derechohabiente")
-    entry = eventually(lambda: entry_of(beto, sender[-4:]))
-    beto.post(f"/api/handoff/conversations/{entry['id']}/claim")
-    beto.post(f"/api/handoff/conversations/{entry['id']}/messages", {"text": "¿Me das tu CURP?"})
+    request_person(system, sender, "cita_medica")
+    entry = eventually(lambda: entry_of(ciro, sender[-4:]))
+    ciro.post(f"/api/handoff/conversations/{entry['id']}/claim")
+    ciro.post(f"/api/handoff/conversations/{entry['id']}/messages", {"text": "¿Me das tu CURP?"})
     since = httpx.get(
         f"{system.base_url}/api/messages/{sender}", params={"after": first["cursor"]}
     ).json()
@@ -330,7 +350,7 @@ def test_rest_users_read_agent_messages_with_a_cursor(handoff_system: RunningSys
     bad = httpx.get(f"{system.base_url}/api/messages/{sender}", params={"after": "abc"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_cursor"
     assert httpx.get(f"{system.base_url}/api/messages/nadie-{sender}").status_code == 404
-    beto.post(f"/api/handoff/conversations/{entry['id']}/close", {"disposition": "resuelto"})
+    ciro.post(f"/api/handoff/conversations/{entry['id']}/close", {"disposition": "resuelto"})
 
 
 def test_transcripts_search_export_and_audit(handoff_system: RunningSystem) -> None:

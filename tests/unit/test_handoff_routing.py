@@ -59,3 +59,12 @@ def test_take_next_gives_the_first_of_my_campaigns_only_when_i_have_room() -> No
     assert next_for(agent("ana", load=3, cap=3), entries) is None
     assert next_for(agent("ana", load=0, available=False), entries) is None
     assert next_for(agent("ana", load=0, campaigns=("denuncias",)), entries) is None
+
+
+def test_users_hear_their_new_place_only_when_it_changed_a_lot() -> None:
+    from handoff.routing import worth_telling
+
+    assert worth_telling(10, 5) and worth_telling(3, 1) and worth_telling(2, 1)
+    assert not worth_telling(10, 6)  # a small move is not announced
+    assert not worth_telling(4, 4) and not worth_telling(4, 5)  # no news, or worse
+    assert not worth_telling(None, 1) and not worth_telling(3, None)

@@ -1,0 +1,190 @@
+"""The handoff service's clocks and races on a real SQLite database, with `tick(now=…)`.
+
+Rasa is not running here (its port is closed): pausing and resuming it fail softly, which is
+also what happens in production while Rasa restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+
+from connectors import store
+from connectors.gateway import KeyedLocks
+from connectors.rasa_client import RasaClient
+from handoff.bus import LocalBus
+from handoff.models import Handoff, HandoffEvent
+from handoff.service import HandoffError, HandoffRequest, HandoffService
+from ventanilla import db
+from ventanilla.accounts import service as accounts
+from ventanilla.db import utcnow
+from ventanilla.launcher import free_port
+from ventanilla.settings import Settings
+
+
+class Harness:
+    def __init__(self, service: HandoffService, sessions: Any, bus: LocalBus):
+        self.service = service
+        self.sessions = sessions
+        self.bus = bus
+        self.delivered: list[dict[str, Any]] = []
+
+    async def user(self, username: str, *campaigns: str) -> Any:
+        async with self.sessions() as session:
+            user = await accounts.create_user(
+                session, username, "contraseña-larga-1", "agent", list(campaigns)
+            )
+        await self.service.on_account("login", user)
+        return user
+
+    async def ask(self, sender: str, campaign: str, priority: str = "normal") -> list[dict]:
+        async with self.sessions() as session:
+            conversation = await store.get_or_create_conversation(session, "rest", sender)
+            return await self.service.request(
+                session, conversation, HandoffRequest(campaign=campaign, priority=priority)
+            )
+
+    async def handoff(self, sender: str) -> Handoff:
+        async with self.sessions() as session:
+            conversation = await store.get_conversation(session, "rest", sender)
+            assert conversation is not None
+            result = await session.execute(
+                select(Handoff).where(Handoff.conversation_id == conversation.id)
+            )
+            return result.scalars().all()[-1]
+
+    async def kinds(self) -> list[str]:
+        async with self.sessions() as session:
+            result = await session.execute(select(HandoffEvent.kind).order_by(HandoffEvent.id))
+            return list(result.scalars())
+
+
+@pytest_asyncio.fixture
+async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
+    settings = Settings(
+        var_dir=tmp_path,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        handoff_offer_timeout_seconds=30,
+        handoff_agent_idle_seconds=600,
+        handoff_queue_timeout_seconds=1800,
+        handoff_max_conversations=2,
+    )
+    assert settings.database_url
+    await asyncio.to_thread(db.migrate, settings.database_url)
+    engine = db.create_engine(settings.database_url)
+    sessions = db.session_factory(engine)
+    bus = LocalBus()
+    rasa = RasaClient(settings.rasa_url or "", timeout=1)
+    service = HandoffService(sessions, settings, rasa, bus, KeyedLocks())
+    harness = Harness(service, sessions, bus)
+
+    async def listen() -> None:
+        async for topic, data in bus.subscribe():
+            if topic == "deliver":
+                harness.delivered.append(data)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0)
+    yield harness
+    listener.cancel()
+    await rasa.aclose()
+    await engine.dispose()
+
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_urgent_goes_ahead_of_everyone_waiting(harness: Harness) -> None:
+    await harness.user("ana", "salud_mental")
+    first = await harness.ask("u1", "salud_mental")
+    second = await harness.ask("u2", "salud_mental")
+    urgent = await harness.ask("u3", "salud_mental", priority="urgent")
+    assert "lugar 1" in first[0]["text"] and "lugar 2" in second[0]["text"]
+    assert "lugar 1" in urgent[0]["text"]
+
+
+async def test_an_offer_expires_and_goes_to_the_next_agent(harness: Harness) -> None:
+    await harness.user("ana", "pensionados")
+    await harness.user("beto", "pensionados")
+    await harness.ask("u1", "pensionados")
+    await harness.service.tick()
+    offered = await harness.handoff("u1")
+    assert offered.status == "offered"
+    first = offered.offered_to
+    # Not accepted within 30 s: back to the queue, then offered to the other agent.
+    await harness.service.tick(utcnow() + timedelta(seconds=31))
+    again = await harness.handoff("u1")
+    assert again.status == "offered" and again.offered_to not in (None, first)
+    assert first in again.declined_by
+    assert (await harness.kinds()).count("offer_expired") == 1
+
+
+async def test_idle_agents_become_away_and_are_offered_nothing(harness: Harness) -> None:
+    await harness.user("ana", "cita_medica")
+    await harness.service.tick(utcnow() + timedelta(seconds=601))
+    replies = await harness.ask("u1", "cita_medica")
+    assert "no hay personas disponibles" in replies[0]["text"]
+    kinds = await harness.kinds()
+    assert kinds.count("agent_status") == 2 and kinds[-1] == "handoff_unavailable"
+
+
+async def test_nobody_answers_in_time_the_user_goes_back_to_the_bot(harness: Harness) -> None:
+    agent = await harness.user("ana", "denuncias")
+    await harness.ask("u1", "denuncias")
+    await harness.service.set_status(agent.username, "away")
+    await harness.service.tick(utcnow() + timedelta(seconds=1801))
+    expired = await harness.handoff("u1")
+    assert expired.status == "expired"
+    async with harness.sessions() as session:
+        conversation = await store.get_conversation(session, "rest", "u1")
+        assert conversation is not None and conversation.mode == "bot"
+    await asyncio.sleep(0.05)
+    told = [m["text"] for d in harness.delivered for m in d["messages"]]
+    assert any("nadie de Denuncias" in text for text in told)
+
+
+async def test_users_are_told_when_their_place_halves(harness: Harness) -> None:
+    agent = await harness.user("ana", "bienestar_social")
+    for n in range(4):
+        await harness.ask(f"u{n}", "bienestar_social")
+    for n in range(2):  # the first two are answered
+        await harness.service.claim(agent, (await harness.handoff(f"u{n}")).id)
+    harness.delivered.clear()
+    await harness.service.tick()
+    await asyncio.sleep(0.05)
+    by_sender = {d["sender"]: [m["text"] for m in d["messages"]] for d in harness.delivered}
+    assert "Ya eres el siguiente" in by_sender["u2"][0]  # was 3rd, now 1st
+    assert "ahora estás en el lugar 2" in by_sender["u3"][0]  # was 4th, now 2nd
+
+
+async def test_two_agents_claiming_at_once_one_wins(harness: Harness) -> None:
+    ana = await harness.user("ana", "cita_medica")
+    beto = await harness.user("beto", "cita_medica")
+    await harness.ask("u1", "cita_medica")
+    handoff = await harness.handoff("u1")
+    results = await asyncio.gather(
+        harness.service.claim(ana, handoff.id),
+        harness.service.claim(beto, handoff.id),
+        return_exceptions=True,
+    )
+    errors = [r for r in results if isinstance(r, HandoffError)]
+    assert len(errors) == 1 and errors[0].status == 409
+    assert (await harness.kinds()).count("assigned") == 1
+
+
+async def test_an_agent_at_capacity_cannot_take_more(harness: Harness) -> None:
+    ana = await harness.user("ana", "cita_medica")
+    for n in range(3):
+        await harness.ask(f"u{n}", "cita_medica")
+    await harness.service.claim(ana, (await harness.handoff("u0")).id)
+    await harness.service.claim(ana, (await harness.handoff("u1")).id)
+    with pytest.raises(HandoffError) as refused:
+        await harness.service.claim(ana, (await harness.handoff("u2")).id)
+    assert refused.value.code == "at_capacity" and "máximo" in refused.value.message
