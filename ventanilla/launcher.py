@@ -127,3 +127,24 @@ def start_gateway(system: RunningSystem, **overrides: str) -> RunningSystem:
         time.sleep(0.5)
     stop_system(running)
     raise RuntimeError(f"the gateway was not ready in {READY_TIMEOUT}s:\n{running.log()[-4000:]}")
+
+
+def create_account(
+    system: RunningSystem, username: str, role: str, campaigns: list[str], password: str
+) -> None:
+    """A staff account in a running system's database, through the real CLI."""
+    args = [sys.executable, "-m", "ventanilla.cli", "users", "create", username]
+    args += ["--role", role, "--password-stdin"]
+    for campaign in campaigns:
+        args += ["--campaign", campaign]
+    result = subprocess.run(
+        args,
+        input=password + "\n",
+        text=True,
+        env=system.env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"could not create {username}: {result.stdout}{result.stderr}")

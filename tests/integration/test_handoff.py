@@ -377,3 +377,26 @@ def audit_actions(system: RunningSystem) -> set[str]:
     database = Path(system.env["VENTANILLA_VAR_DIR"]) / "ventanilla.db"
     with sqlite3.connect(database) as connection:
         return {row[0] for row in connection.execute("SELECT action FROM audit_events")}
+
+
+def test_every_handoff_endpoint_refuses_anonymous_callers_and_editors(
+    handoff_system: RunningSystem,
+) -> None:
+    """Whatever is added under /api/handoff later, the OpenAPI document lists it here too."""
+    system = handoff_system
+    spec = httpx.get(f"{system.base_url}/openapi.json").json()
+    editor = Staff(system, "edu.editor")
+    checked = 0
+    for path, operations in spec["paths"].items():
+        if not path.startswith("/api/handoff"):
+            continue
+        url = system.base_url + path.replace("{handoff_id}", "1")
+        for method in operations:
+            anonymous = httpx.request(method.upper(), url, json={}, timeout=10)
+            assert anonymous.status_code == 401, (method, path, anonymous.text)
+            as_editor = httpx.request(
+                method.upper(), url, json={}, headers=editor.headers, timeout=10
+            )
+            assert as_editor.status_code == 403, (method, path, as_editor.text)
+            checked += 1
+    assert checked >= 20

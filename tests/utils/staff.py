@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,22 +9,14 @@ from typing import Any
 import httpx
 
 from connectors.webchat.client import ChatClient
-from ventanilla.launcher import RunningSystem
-from ventanilla.settings import PROJECT_ROOT
+from ventanilla.launcher import RunningSystem, create_account
 
 PASSWORD = "contraseña-de-prueba-1"
 
 
 def create_user(system: RunningSystem, username: str, role: str, *campaigns: str) -> None:
     """Through the real CLI, as an administrator would."""
-    args = [str(PROJECT_ROOT / ".venv" / "bin" / "ventanilla"), "users", "create", username]
-    args += ["--role", role, "--password-stdin"]
-    for campaign in campaigns:
-        args += ["--campaign", campaign]
-    result = subprocess.run(
-        args, input=PASSWORD + "\n", text=True, env=system.env, capture_output=True, timeout=60
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    create_account(system, username, role, list(campaigns), PASSWORD)
 
 
 class Staff:
