@@ -54,14 +54,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sessions, rasa, settings.max_message_chars, locks=locks, handoff=handoff
         )
         app.state.webchat_hub = Hub()
-        tasks = [
-            asyncio.create_task(handoff.run(), name="handoff-tick"),
-            asyncio.create_task(_deliver_outbound(bus, app.state.webchat_hub), name="outbound"),
-        ]
+        ticking = asyncio.create_task(handoff.run(), name="handoff-tick")
+        outbound = asyncio.create_task(
+            _deliver_outbound(bus, app.state.webchat_hub), name="outbound"
+        )
         yield
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # The loop is stopped, not cancelled: a task cancelled in the middle of a database call
+        # leaves a connection to close after the event loop is gone (aiosqlite hangs there).
+        await app.state.gateway.drain(timeout=settings.rasa_timeout_seconds + 5)
+        await handoff.stop()
+        await ticking
+        outbound.cancel()
+        await asyncio.gather(outbound, return_exceptions=True)
         await bus.close()
         await rasa.aclose()
         await engine.dispose()

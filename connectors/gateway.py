@@ -102,6 +102,19 @@ class Gateway:
         self._max_chars = max_message_chars
         self._locks = locks or KeyedLocks()
         self.handoff = handoff
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
+        """Run a turn on its own (a dropped connection does not cancel it); `drain` awaits it."""
+        task = asyncio.ensure_future(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return task
+
+    async def drain(self, timeout: float) -> None:
+        """At shutdown: let the turns in flight finish (and return their database connections)."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=timeout)
 
     def validate(self, text: str) -> str:
         return validate_text(text, self._max_chars)

@@ -16,6 +16,7 @@ UPDATEs (`... WHERE status = 'waiting'`): the row count says who won.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections.abc import Iterable
@@ -133,6 +134,8 @@ class HandoffService:
         self._locks = locks
         self._tz = ZoneInfo(settings.timezone)
         self._seen: dict[str, datetime] = {}
+        self._stopping = asyncio.Event()
+        self._background: set[asyncio.Task[None]] = set()
 
     async def on_account(self, event: str, user: User) -> None:
         """Listener of sign-ins: an agent is available from login until logout."""
@@ -259,7 +262,7 @@ class HandoffService:
         handoff.notified_at = now
         await session.commit()
         await self._console("queue", handoff)
-        asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self._safe_tick()))
+        self._tick_soon()  # offer it now rather than at the next tick
         return [messages.queued(handoff.campaign, position, eta)]
 
     async def on_user_message(
@@ -648,9 +651,22 @@ class HandoffService:
     # ------------------------------------------------------------------ the background loop
 
     async def run(self) -> None:
-        while True:
+        """The loop, until `stop()`; it is never cancelled in the middle of a database call."""
+        while not self._stopping.is_set():
             await self._safe_tick()
-            await asyncio.sleep(self._settings.handoff_tick_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self._settings.handoff_tick_seconds
+                )
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    def _tick_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._safe_tick())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _safe_tick(self) -> None:
         try:

@@ -198,7 +198,7 @@ class WebchatConnection:
         )
         # The turn runs on its own: a socket that drops mid-turn does not cancel it, and its
         # result is stored for the next hello.
-        await asyncio.shield(asyncio.ensure_future(self.run_turn(inbound)))
+        await asyncio.shield(self.gateway.spawn(self.run_turn(inbound)))
 
     async def run_turn(self, inbound: InboundMessage) -> None:
         session = inbound.sender
@@ -247,7 +247,9 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
         last = connection.session is not None and hub.leave(connection.session, socket)
         if last and gateway.handoff is not None:
             # Waiting in a queue with no tab open: abandoned unless they come back in time.
-            await gateway.handoff.user_left(CHANNEL, connection.session)
+            # A task of its own: this handler may be being cancelled, and a database call
+            # cancelled half-way leaves its connection behind.
+            gateway.spawn(gateway.handoff.user_left(CHANNEL, connection.session))
 
 
 async def deliver(hub: Hub, data: dict[str, Any]) -> None:
