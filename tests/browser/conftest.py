@@ -53,8 +53,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Per module, not per session: playwright's sync API keeps an event loop running in the
+    # main thread while it is open, and pytest-asyncio's tests cannot run beside it.
     reason = _skip_reason()
     if reason is not None:
         pytest.skip(reason)
