@@ -26,6 +26,11 @@ from handoff.console import router as console_router
 from handoff.router import router as handoff_router
 from handoff.service import HandoffService
 from handoff.supervision import router as supervision_router
+from knowledge_base.base import KnowledgeBase, embedder_for, index_path
+from knowledge_base.pages import router as kb_pages_router
+from knowledge_base.router import Indexer
+from knowledge_base.router import router as kb_router
+from knowledge_base.service import Workflow
 from ventanilla import db
 from ventanilla.accounts.router import router as accounts_router
 from ventanilla.settings import Settings, get_settings
@@ -54,6 +59,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sessions, rasa, settings.max_message_chars, locks=locks, handoff=handoff
         )
         app.state.webchat_hub = Hub()
+        app.state.kb_indexer = Indexer(
+            KnowledgeBase(
+                Workflow(app.state.sessions),
+                index_path(settings),
+                lambda: embedder_for(settings),
+            )
+        )
         ticking = asyncio.create_task(handoff.run(), name="handoff-tick")
         outbound = asyncio.create_task(
             _deliver_outbound(bus, app.state.webchat_hub), name="outbound"
@@ -83,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(handoff_router)
     app.include_router(supervision_router)
+    app.include_router(kb_router)
+    app.include_router(kb_pages_router)
     app.include_router(console_router)
 
     @app.get(

@@ -8,7 +8,6 @@ nothing). A conversation outside one's scope is a 404, so its existence is not r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -26,7 +25,7 @@ from connectors.errors import ApiError
 from handoff import canned
 from handoff.models import Handoff, HandoffNote
 from handoff.privacy import mask_sender, mask_text
-from handoff.service import DISPOSITIONS, HandoffError, HandoffService, can_see
+from handoff.service import DISPOSITIONS, HandoffService, can_see
 from ventanilla.accounts.models import AuditEvent, User
 from ventanilla.accounts.router import CurrentUser, SessionDep
 from ventanilla.accounts.service import record
@@ -68,14 +67,6 @@ def agents(user: CurrentUser) -> User:
 StaffUser = Annotated[User, Depends(staff)]
 SupervisorUser = Annotated[User, Depends(supervisors)]
 AgentUser = Annotated[User, Depends(agents)]
-
-
-@contextlib.contextmanager
-def api_errors() -> Any:
-    try:
-        yield
-    except HandoffError as exc:
-        raise ApiError(exc.status, exc.code, exc.message) from exc
 
 
 def show_sender(user: User, sender: str, reveal: bool = False) -> str:
@@ -236,8 +227,7 @@ async def mine(user: StaffUser, service: ServiceDep, session: SessionDep) -> lis
     summary='"Tomar siguiente": claim the first waiting conversation of my campaigns',
 )
 async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -> QueueEntry | None:
-    with api_errors():
-        handoff = await service.take_next(user)
+    handoff = await service.take_next(user)
     if handoff is None:
         return None
     conversation = await session.get(store.Conversation, handoff.conversation_id)
@@ -257,8 +247,7 @@ async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -
 async def claim(
     handoff_id: int, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
-    with api_errors():
-        handoff = await service.claim(user, handoff_id)
+    handoff = await service.claim(user, handoff_id)
     conversation = await session.get(store.Conversation, handoff.conversation_id)
     assert conversation is not None
     return entry(user, handoff, conversation)
@@ -270,8 +259,7 @@ async def claim(
     summary="Turn down an offer: back to the queue for someone else",
 )
 async def decline(handoff_id: int, user: AgentUser, service: ServiceDep) -> None:
-    with api_errors():
-        await service.decline(user, handoff_id)
+    await service.decline(user, handoff_id)
 
 
 @router.post(
@@ -280,8 +268,7 @@ async def decline(handoff_id: int, user: AgentUser, service: ServiceDep) -> None
     summary="Reply to the user on their channel; `/codigo` sends a canned response",
 )
 async def reply(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> MessageOut:
-    with api_errors():
-        message = await service.reply(user, handoff_id, body.text)
+    message = await service.reply(user, handoff_id, body.text)
     return message_out(message, reveal=True)
 
 
@@ -291,8 +278,7 @@ async def reply(handoff_id: int, body: TextIn, user: StaffUser, service: Service
     summary="Internal note: only staff see it",
 )
 async def add_note(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> NoteOut:
-    with api_errors():
-        note = await service.note(user, handoff_id, body.text)
+    note = await service.note(user, handoff_id, body.text)
     return note_out(note)
 
 
@@ -304,8 +290,7 @@ async def add_note(handoff_id: int, body: TextIn, user: StaffUser, service: Serv
 async def close(
     handoff_id: int, body: CloseIn, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
-    with api_errors():
-        handoff = await service.close(user, handoff_id, body.disposition)
+    handoff = await service.close(user, handoff_id, body.disposition)
     conversation = await session.get(store.Conversation, handoff.conversation_id)
     assert conversation is not None
     return entry(user, handoff, conversation)
@@ -319,8 +304,7 @@ async def close(
 async def transfer(
     handoff_id: int, body: TransferIn, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
-    with api_errors():
-        handoff = await service.transfer(user, handoff_id, body.campaign)
+    handoff = await service.transfer(user, handoff_id, body.campaign)
     conversation = await session.get(store.Conversation, handoff.conversation_id)
     assert conversation is not None
     return entry(user, handoff, conversation)
@@ -338,8 +322,7 @@ async def conversation(
     session: SessionDep,
     reveal: Annotated[bool, Query(description="Show identifiers unmasked (audited)")] = False,
 ) -> ConversationOut:
-    with api_errors():
-        handoff = await service.get(session, user, handoff_id)
+    handoff = await service.get(session, user, handoff_id)
     convo = await session.get(store.Conversation, handoff.conversation_id)
     assert convo is not None
     history = await store.history(session, convo)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors import store
+from connectors.errors import ApiError
 from connectors.rasa_client import BotUnavailable, RasaClient
 from handoff import canned, messages, routing
 from handoff.bus import Bus
@@ -66,14 +67,8 @@ SEEN_EVERY = timedelta(seconds=10)  # an agent's activity is written at most thi
 RESUME_ACTION = "action_handoff_closed"
 
 
-class HandoffError(Exception):
+class HandoffError(ApiError):
     """A request that cannot be done now: an HTTP status, a code and a Spanish message."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 NOT_FOUND = HandoffError(404, "not_found", "No existe esa conversación o no tienes acceso a ella.")

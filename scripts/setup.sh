@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds everything Ventanilla needs on a fresh machine; safe to run again (it only redoes what changed).
-#   scripts/setup.sh           both virtual environments and the trained Rasa model
+#   scripts/setup.sh           both virtual environments, the trained Rasa model, the KB index
 #   scripts/setup.sh --test    the same, plus what the tests need (Debian's chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,4 +63,7 @@ if (( with_test_deps )); then
 fi
 
 .venv/bin/ventanilla train
+# The shipped knowledge-base articles into the configured base and its search index (again only
+# when the articles changed).
+.venv/bin/ventanilla kb sync
 say "listo"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from knowledge_base.cli import kb_app
 from ventanilla.accounts.cli import users_app
 from ventanilla.bench import bench_app
 
@@ -12,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
+app.add_typer(kb_app, name="kb")
 
 
 @app.command()

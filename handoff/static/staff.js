@@ -331,6 +331,7 @@ const PAGES = [
   { key: "supervision", href: "/supervision", text: "Tablero", roles: ["supervisor", "admin"] },
   { key: "transcripciones", href: "/supervision/transcripciones", text: "Transcripciones", roles: ["supervisor", "admin"] },
   { key: "reporte", href: "/supervision/reporte", text: "Reporte mensual", roles: ["supervisor", "admin"] },
+  { key: "editores", href: "/editores", text: "Base de conocimiento", roles: ["editor", "admin"] },
 ];
 
 function buildLogin(container, onSubmit) {

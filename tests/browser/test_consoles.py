@@ -16,27 +16,13 @@ import pytest
 
 from connectors.webchat.client import ChatClient, bot_texts
 from handoff import metrics
-from tests.utils.staff import PASSWORD, create_user, frames_until
+from tests.browser.helpers import UI_TIMEOUT_MS, expect, sign_in
+from tests.utils.staff import create_user, frames_until
 from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.browser
 
 CAMPAIGN = "bienestar_social"  # used by no other test of the shared system
-UI_TIMEOUT_MS = 20_000
-
-
-def expect(*args: Any, **kwargs: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(*args, **kwargs)
-
-
-def sign_in(page: Any, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_test_id("login-username").fill(username)
-    page.get_by_test_id("login-password").fill(PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("session-user")).to_contain_text(username, timeout=UI_TIMEOUT_MS)
 
 
 def events_of(system: RunningSystem) -> list[metrics.Event]:

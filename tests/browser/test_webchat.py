@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.browser.helpers import expect
+
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 360, "height": 640}
@@ -25,12 +27,6 @@ DESKTOP = {"width": 1280, "height": 800}
 BOT_TIMEOUT_MS = 60_000  # first answers of a cold Rasa can be slow on a small machine
 UI_TIMEOUT_MS = 15_000
 XSS = "<script>alert(1)</script>"
-
-
-def expect(*args: Any, **kwargs: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(*args, **kwargs)
 
 
 class Widget:

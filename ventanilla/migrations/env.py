@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 
 import connectors.store  # noqa: F401  (registers the tables on Base.metadata)
 import handoff.models  # noqa: F401
+import knowledge_base.models  # noqa: F401
 import ventanilla.accounts.models  # noqa: F401
 from ventanilla.db import Base
 

@@ -1,0 +1,81 @@
+"""Questions about procedures and services, answered from the knowledge base."""
+
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from knowledge_base.answers import Answers
+from ventanilla.settings import get_settings
+
+_answers: Answers | None = None
+
+
+def answers() -> Answers:
+    global _answers
+    if _answers is None:
+        _answers = Answers(get_settings())
+    return _answers
+
+
+def chat_text(markdown: str) -> str:
+    """Markdown as chat text: no emphasis marks, and no blank lines (Rasa's REST channel would
+    split the answer into several messages at each one)."""
+    text = re.sub(r"\*\*(.+?)\*\*|__(.+?)__", lambda m: m.group(1) or m.group(2), markdown)
+    return "\n".join(line for line in text.splitlines() if line.strip())
+
+
+def answer_text(title: str, body: str, source: str | None) -> str:
+    text = f"{title}\n{chat_text(body)}"
+    return f"{text}\nFuente: {source}" if source else text
+
+
+class ActionAnswerQuestion(Action):
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        question = (tracker.latest_message.get("text") or "").strip()
+        if not question or question.startswith("/"):  # a menu button, not a question
+            # A topic button sets the campaign slot (an entity of its payload): its articles
+            # rank first from now on.
+            topic_chosen = "campaign" in question
+            dispatcher.utter_message(
+                response="utter_topic_chosen" if topic_chosen else "utter_ask_your_question"
+            )
+            return [SlotSet("kb_article", None)]
+        campaign = tracker.get_slot("campaign")
+        found, confidence = answers().best(question, campaign)
+        if found is None:
+            answers().record_unanswered(question, campaign, confidence)
+            dispatcher.utter_message(response="utter_kb_no_answer")
+            return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
+        document = found.document
+        dispatcher.utter_message(text=answer_text(document.title, document.body, document.source))
+        dispatcher.utter_message(response="utter_ask_helpful")
+        return [SlotSet("kb_article", document.id), SlotSet("kb_question", question[:500])]
+
+
+class ActionKbFeedback(Action):
+    """ "¿Te sirvió?" answered: stored with the article and the question."""
+
+    def name(self) -> str:
+        return "action_kb_feedback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        article = tracker.get_slot("kb_article")
+        helpful = (tracker.latest_message.get("intent") or {}).get("name") == "affirm"
+        if article is None:  # nothing was asked: an ordinary yes or no
+            dispatcher.utter_message(response="utter_affirm" if helpful else "utter_deny")
+            return []
+        answers().record_feedback(article, helpful, tracker.get_slot("kb_question") or "")
+        dispatcher.utter_message(response="utter_kb_helpful" if helpful else "utter_kb_not_helpful")
+        return [SlotSet("kb_article", None), SlotSet("kb_question", None)]

@@ -1,0 +1,77 @@
+"""Answers for the bot: the live index, the confidence threshold, feedback and unanswered
+questions. Used by the action server (actions/knowledge.py); knows nothing of Rasa.
+
+The index is read from its symlink at every question: a publish swaps the link and the next
+question is answered from the new index, without restarting anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
+
+from knowledge_base.base import index_path
+from knowledge_base.models import Feedback, Unanswered
+from knowledge_base.search import Document, Hit, LiveIndex
+from ventanilla.db import sync_url
+from ventanilla.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Answer:
+    document: Document
+    hit: Hit
+
+
+class Answers:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._live = LiveIndex(index_path(settings))
+
+    @cached_property
+    def _engine(self) -> Engine:
+        assert self._settings.database_url
+        return create_engine(sync_url(self._settings.database_url), pool_pre_ping=True)
+
+    @property
+    def threshold(self) -> float:
+        return self._settings.kb_min_confidence
+
+    def available(self) -> bool:
+        return self._live.path.exists()
+
+    def best(self, question: str, campaign: str | None = None) -> tuple[Answer | None, float]:
+        """The article to answer with, if confident enough; and the top confidence."""
+        if not self.available():
+            return None, 0.0
+        index = self._live.get()
+        hits = index.search(question, k=5, boost_campaign=campaign)
+        if not hits:
+            return None, 0.0
+        # The campaign's articles come first even when weak: answer with the first hit that is
+        # confident enough, so a good answer outside the campaign is not silenced.
+        for hit in hits:
+            document = index.get(hit.id)
+            if document is not None and hit.confidence >= self.threshold:
+                return Answer(document, hit), hit.confidence
+        return None, max(h.confidence for h in hits)
+
+    def record_feedback(self, article_id: str, helpful: bool, question: str) -> None:
+        self._store(Feedback(article_id=article_id, helpful=helpful, query=question[:2000]))
+
+    def record_unanswered(self, question: str, campaign: str | None, score: float) -> None:
+        self._store(Unanswered(query=question[:2000], campaign=campaign, score=score))
+
+    def _store(self, row: Feedback | Unanswered) -> None:
+        try:
+            with Session(self._engine) as session:
+                session.add(row)
+                session.commit()
+        except Exception:  # the answer matters more than the statistic
+            log.exception("could not store %s", type(row).__name__)
