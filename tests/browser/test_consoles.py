@@ -17,7 +17,7 @@ import pytest
 from connectors.webchat.client import ChatClient, bot_texts
 from handoff import metrics
 from tests.browser.helpers import UI_TIMEOUT_MS, expect, sign_in
-from tests.utils.staff import create_user, frames_until
+from tests.utils.staff import Staff, create_user, frames_until
 from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.browser
@@ -116,3 +116,23 @@ def test_agent_claims_replies_and_closes_in_the_console(
     assert board.js_errors == []
 
     page.get_by_test_id("logout").click()  # the agent goes offline for the other tests
+
+
+def test_supervisor_searches_transcripts_and_reads_the_monthly_report(
+    system: RunningSystem, new_page: Any
+) -> None:
+    """Runs after the console test above: its conversation is in the transcripts and report."""
+    create_user(system, "tere.supervisa", "supervisor")  # every campaign
+    api = Staff(system, "tere.supervisa")
+    page = new_page()
+    sign_in(page, f"{system.base_url}/supervision/transcripciones", "tere.supervisa")
+    total = api.get("/api/handoff/transcripts").json()["total"]
+    assert total >= 1
+    expect(page.get_by_test_id("results-count")).to_contain_text(str(total), timeout=UI_TIMEOUT_MS)
+
+    page.goto(f"{system.base_url}/supervision/reporte")
+    rows = api.get("/api/handoff/reports/monthly").json()["rows"]
+    for field in ("handoffs", "answered", "conversations"):
+        cell = page.get_by_test_id(f"rep-__all__-{field}")
+        expect(cell).to_have_attribute("data-value", str(rows[-1][field]), timeout=UI_TIMEOUT_MS)
+    assert page.js_errors == [] and page.dialogs == []

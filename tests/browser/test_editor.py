@@ -110,3 +110,28 @@ def test_an_edit_reaches_the_bot_once_a_second_editor_publishes_it(
 
     for page in (eva, elio):
         assert page.js_errors == [] and page.dialogs == [], (page.js_errors, page.dialogs)
+
+
+def test_an_unanswered_question_becomes_a_draft_from_its_page(
+    system: RunningSystem, new_page: Any
+) -> None:
+    create_user(system, "ulises.editor", "editor")
+    question = "como tramito la licencia de pesca deportiva"  # the base does not answer it
+    assert "No encontré una respuesta confiable" in ask(system, question)
+
+    page = new_page()
+    sign_in(page, f"{system.base_url}/editores/sin-respuesta", "ulises.editor")
+    group = page.locator("[data-testid^='unanswered-group-']", has_text=question).first
+    expect(group).to_be_visible(timeout=UI_TIMEOUT_MS)
+    index = group.get_attribute("data-testid").rsplit("-", 1)[1]
+    page.get_by_test_id(f"draft-from-group-{index}").click()
+    page.get_by_test_id(f"draft-id-{index}").fill("pesca-deportiva-navegador")
+    page.get_by_test_id(f"draft-title-{index}").fill("Licencia de pesca deportiva")
+    page.get_by_test_id(f"draft-campaign-{index}").select_option("bienestar_social")
+    page.get_by_test_id(f"draft-submit-{index}").click()
+    # The new draft opens in the editor, with the people's question as its first phrasing.
+    expect(page.get_by_test_id("field-questions")).to_have_value(
+        re.compile(re.escape(question)), timeout=UI_TIMEOUT_MS
+    )
+    expect(page.get_by_test_id("status-badge")).to_have_text("Borrador")
+    assert page.js_errors == [] and page.dialogs == []

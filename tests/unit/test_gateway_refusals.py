@@ -109,6 +109,10 @@ def test_rest_requires_the_api_key_when_configured(tmp_path: Path) -> None:
         header = client.post("/api/messages", json=body, headers={"X-API-Key": "clave-de-prueba"})
         # Past the key check: the bot is down in these tests, so 503 proves the key was accepted.
         assert bearer.status_code == header.status_code == 503
+        # Reading what was sent to a sender needs the key too.
+        assert client.get("/api/messages/u1").status_code == 401
+        sent = client.get("/api/messages/u1", headers={"X-API-Key": "clave-de-prueba"})
+        assert sent.status_code == 200 and sent.json()["messages"] == []
 
 
 def test_webchat_refuses_bad_frames_and_keeps_serving(client: TestClient) -> None:
