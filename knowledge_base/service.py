@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -49,10 +48,6 @@ class IngestReport:
     created: int
     updated: int
     unchanged: int
-
-    @property
-    def changed(self) -> int:
-        return self.created + self.updated
 
 
 class Workflow:
@@ -130,13 +125,6 @@ class Workflow:
             )
             articles = [ArticleData(**r.data) for r in result.scalars()]
         return [a for a in articles if a.valid_on(today)]
-
-    async def counts(self) -> dict[str, int]:
-        async with self._sessions() as session:
-            rows = await session.execute(
-                select(Article.status, func.count()).group_by(Article.status)
-            )
-            return {status: count for status, count in rows.all()}
 
     # ------------------------------------------------------------------ changing
 
@@ -317,17 +305,3 @@ class Workflow:
                     article.status = "draft"
             await session.commit()
         return IngestReport(created, updated, unchanged)
-
-
-def summary(view: ArticleView) -> dict[str, Any]:
-    data = view.current.data
-    return {
-        "id": view.article.id,
-        "title": data["title"],
-        "campaign": view.article.campaign,
-        "status": view.article.status,
-        "live": view.article.live_revision_id is not None,
-        "revision": view.current.number,
-        "updated_at": view.article.updated_at,
-        "submitted_by": view.article.submitted_by,
-    }
