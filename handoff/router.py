@@ -162,6 +162,12 @@ def entry(
     )
 
 
+async def entry_for(session: AsyncSession, user: User, handoff: Handoff) -> QueueEntry:
+    conversation = await session.get(store.Conversation, handoff.conversation_id)
+    assert conversation is not None
+    return entry(user, handoff, conversation)
+
+
 def message_out(message: store.Message, reveal: bool) -> MessageOut:
     return MessageOut(
         id=message.id,
@@ -230,9 +236,7 @@ async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -
     handoff = await service.take_next(user)
     if handoff is None:
         return None
-    conversation = await session.get(store.Conversation, handoff.conversation_id)
-    assert conversation is not None
-    return entry(user, handoff, conversation)
+    return await entry_for(session, user, handoff)
 
 
 @router.post(
@@ -248,9 +252,7 @@ async def claim(
     handoff_id: int, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
     handoff = await service.claim(user, handoff_id)
-    conversation = await session.get(store.Conversation, handoff.conversation_id)
-    assert conversation is not None
-    return entry(user, handoff, conversation)
+    return await entry_for(session, user, handoff)
 
 
 @router.post(
@@ -291,9 +293,7 @@ async def close(
     handoff_id: int, body: CloseIn, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
     handoff = await service.close(user, handoff_id, body.disposition)
-    conversation = await session.get(store.Conversation, handoff.conversation_id)
-    assert conversation is not None
-    return entry(user, handoff, conversation)
+    return await entry_for(session, user, handoff)
 
 
 @router.post(
@@ -305,9 +305,7 @@ async def transfer(
     handoff_id: int, body: TransferIn, user: StaffUser, service: ServiceDep, session: SessionDep
 ) -> QueueEntry:
     handoff = await service.transfer(user, handoff_id, body.campaign)
-    conversation = await session.get(store.Conversation, handoff.conversation_id)
-    assert conversation is not None
-    return entry(user, handoff, conversation)
+    return await entry_for(session, user, handoff)
 
 
 @router.get(

@@ -150,6 +150,19 @@ class HandoffService:
             HandoffEvent(kind=kind, created_at=fields.pop("at", None) or utcnow(), **fields)
         )
 
+    def _handoff_event(
+        self, session: AsyncSession, kind: str, handoff: Handoff, **fields: Any
+    ) -> None:
+        """An event of a handoff: its campaign, conversation and id filled in."""
+        self._event(
+            session,
+            kind,
+            campaign=handoff.campaign,
+            conversation_id=handoff.conversation_id,
+            handoff_id=handoff.id,
+            **fields,
+        )
+
     async def _console(self, kind: str, handoff: Handoff | None = None, **extra: Any) -> None:
         data = {"type": kind, **extra}
         if handoff is not None:
@@ -387,13 +400,11 @@ class HandoffService:
                     "Esta conversación ya no está en la fila: otra persona "
                     "la tomó o el usuario se fue.",
                 )
-            self._event(
+            self._handoff_event(
                 session,
                 "assigned",
+                handoff,
                 at=now,
-                campaign=handoff.campaign,
-                conversation_id=handoff.conversation_id,
-                handoff_id=handoff.id,
                 agent=user.username,
                 value=seconds_between(handoff.created_at, now),
             )
@@ -447,13 +458,11 @@ class HandoffService:
                 now = utcnow()
                 if handoff.first_response_at is None:
                     handoff.first_response_at = now
-                    self._event(
+                    self._handoff_event(
                         session,
                         "first_response",
+                        handoff,
                         at=now,
-                        campaign=handoff.campaign,
-                        conversation_id=handoff.conversation_id,
-                        handoff_id=handoff.id,
                         agent=user.username,
                         channel=conversation.channel,
                         value=seconds_between(handoff.created_at, now),
@@ -727,12 +736,10 @@ class HandoffService:
         if result.rowcount != 1:
             await session.rollback()
             return
-        self._event(
+        self._handoff_event(
             session,
             "offer_expired",
-            campaign=handoff.campaign,
-            conversation_id=handoff.conversation_id,
-            handoff_id=handoff.id,
+            handoff,
             agent=agent,
             detail={"why": kind},
         )
@@ -769,13 +776,11 @@ class HandoffService:
             if result.rowcount != 1:
                 await session.rollback()
                 continue
-            self._event(
+            self._handoff_event(
                 session,
                 "offered",
+                handoff,
                 at=now,
-                campaign=handoff.campaign,
-                conversation_id=handoff.conversation_id,
-                handoff_id=handoff.id,
                 agent=agent.username,
             )
             await session.commit()
