@@ -8,7 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-FALLBACK_INTENT = "nlu_fallback"
+from core.protocol import EMERGENCY_INTENTS, Intent
+
+FALLBACK_INTENT = Intent.NLU_FALLBACK
 
 # Intents worth offering as "¿Quisiste decir…?" options, with the words a person would click.
 SUGGESTION_LABELS: dict[str, str] = {
@@ -23,7 +25,6 @@ SUGGESTION_LABELS: dict[str, str] = {
 
 # An emergency is never left behind a clarifying question: if it is the likeliest reading, its
 # safety message goes first (any doubt goes up a level, never down).
-EMERGENCY_INTENTS = ("emergency_heart_attack", "emergency_suicide", "emergency_breathing")
 
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05

@@ -1,8 +1,8 @@
 """Handing the conversation to a person, and taking it back.
 
 The actions only ask: the gateway's queue (handoff/service.py) decides whether someone can take the
-conversation and tells the user. A request travels as a custom message the gateway acts on:
-`{"ventanilla": {"handoff" | "csat" | "callback": ...}}`.
+conversation and tells the user. A request travels as a custom message the gateway acts on, in the
+shapes of `core.protocol`: `{"ventanilla": {"handoff" | "csat" | "callback": ...}}`.
 """
 
 from __future__ import annotations
@@ -15,13 +15,17 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-DEFAULT_CAMPAIGN = "derechohabiente"
-# Why a person is needed → (campaign, priority). Emergencies go first in their queue.
-BY_INTENT: dict[str, tuple[str, str]] = {
-    "emergency_heart_attack": ("codigo_infarto", "urgent"),
-    "emergency_suicide": ("salud_mental", "urgent"),
-    "emergency_breathing": ("omt_covid", "urgent"),
-}
+from core.protocol import (
+    DEFAULT_CAMPAIGN,
+    EMERGENCY_ROUTES,
+    BotAction,
+    Intent,
+    Priority,
+    callback_message,
+    csat_message,
+    handoff_message,
+)
+
 SUMMARY_TURNS = 3
 CONTEXT_SLOTS_SKIPPED = {
     "privacy_notice_shown",
@@ -42,9 +46,9 @@ def summary(tracker: Tracker, turns: int = SUMMARY_TURNS) -> str:
 
 
 def handoff_request(tracker: Tracker) -> dict[str, Any]:
-    intent = (tracker.latest_message.get("intent") or {}).get("name") or "request_human"
-    campaign, priority = BY_INTENT.get(
-        intent, (tracker.get_slot("campaign") or DEFAULT_CAMPAIGN, "normal")
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or Intent.REQUEST_HUMAN
+    campaign, priority = EMERGENCY_ROUTES.get(
+        intent, (tracker.get_slot("campaign") or DEFAULT_CAMPAIGN, Priority.NORMAL)
     )
     slots = {
         name: value
@@ -53,8 +57,8 @@ def handoff_request(tracker: Tracker) -> dict[str, Any]:
     }
     return {
         "campaign": campaign,
-        "priority": priority,
-        "reason": intent,
+        "priority": str(priority),
+        "reason": str(intent),
         "summary": summary(tracker),
         "context": {"intent": intent, "slots": slots},
     }
@@ -68,7 +72,7 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         request = handoff_request(tracker)
-        dispatcher.utter_message(json_message={"ventanilla": {"handoff": request}})
+        dispatcher.utter_message(json_message=handoff_message(request))
         return [SlotSet("handoff_campaign", request["campaign"])]
 
 
@@ -76,7 +80,7 @@ class ActionHandoffClosed(Action):
     """Run by the gateway when an agent closes: the bot greets back and asks the survey."""
 
     def name(self) -> str:
-        return "action_handoff_closed"
+        return BotAction.HANDOFF_CLOSED
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -108,7 +112,7 @@ class ActionRecordCsat(Action):
         if not tracker.get_slot("survey_pending") or score is None:
             dispatcher.utter_message(response="utter_csat_not_understood")
             return []
-        dispatcher.utter_message(json_message={"ventanilla": {"csat": score}})
+        dispatcher.utter_message(json_message=csat_message(score))
         dispatcher.utter_message(response="utter_csat_thanks")
         return [SlotSet("survey_pending", False)]
 
@@ -158,7 +162,7 @@ class ActionSubmitCallback(Action):
             "phone": phone,
             "preferred_time": tracker.get_slot("callback_time") or "",
         }
-        dispatcher.utter_message(json_message={"ventanilla": {"callback": request}})
+        dispatcher.utter_message(json_message=callback_message(request))
         dispatcher.utter_message(
             response="utter_callback_recorded",
             last_digits=phone[-4:],

@@ -9,8 +9,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from core.settings import get_settings
 from knowledge_base.answers import Answers
-from ventanilla.settings import get_settings
 
 _answers: Answers | None = None
 

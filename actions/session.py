@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from ventanilla.settings import get_settings
+from core.settings import get_settings
 
 
 class ActionSessionStart(Action):

@@ -1,4 +1,4 @@
-"""Typed dependencies, so a route declares what it needs in its signature."""
+"""The gateway's typed dependencies, so a route declares what it needs in its signature."""
 
 from __future__ import annotations
 
@@ -8,28 +8,16 @@ from typing import Annotated
 from fastapi import Depends, Header
 from starlette.requests import HTTPConnection
 
-from connectors.errors import ApiError
 from connectors.gateway import Gateway
-from ventanilla.settings import Settings
-
-
-def get_app_settings(conn: HTTPConnection) -> Settings:
-    return conn.app.state.settings
+from core.errors import ApiError
+from core.web.deps import SettingsDep, bearer_token
 
 
 def get_gateway(conn: HTTPConnection) -> Gateway:
     return conn.app.state.gateway
 
 
-SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, None for anything else."""
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    return None
 
 
 def require_api_key(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.static_pages import static_pages
+from core.web.pages import static_pages
 
 router = static_pages(
     Path(__file__).parent / "static",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ventanilla.campaigns import CAMPAIGNS
+from core.campaigns import CAMPAIGNS
 
 Reply = dict[str, Any]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ventanilla.db import Base, utcnow
+from core.db import Base, UtcDateTime, utcnow
 
 # waiting → offered → assigned → closed; waiting/offered → abandoned | expired; transfer → waiting.
 OPEN_STATUSES = ("waiting", "offered", "assigned")
@@ -34,23 +34,23 @@ class Handoff(Base):
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     agent: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     offered_to: Mapped[str | None] = mapped_column(String(64), default=None)
-    offered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     declined_by: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     # When it (re-)entered its current queue: a transfer restarts the place, not the clocks.
-    enqueued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    enqueued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     first_response_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None
+        UtcDateTime, default=None
     )
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     disposition: Mapped[str | None] = mapped_column(String(32), default=None)
     csat: Mapped[int | None] = mapped_column(Integer, default=None)
     # What the user was last told about the queue, to tell again only when it changes a lot.
     notified_position: Mapped[int | None] = mapped_column(Integer, default=None)
-    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     # Set when the user's last web chat socket closed while queued; cleared when they return.
-    user_left_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    user_left_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
 
 
 class HandoffEvent(Base):
@@ -61,7 +61,7 @@ class HandoffEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, index=True
+        UtcDateTime, default=utcnow, index=True
     )
     campaign: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     conversation_id: Mapped[int | None] = mapped_column(Integer, default=None)
@@ -80,9 +80,9 @@ class AgentPresence(Base):
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="offline")  # available|away|offline
     max_conversations: Mapped[int] = mapped_column(Integer, default=3)
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class HandoffNote(Base):
@@ -94,7 +94,7 @@ class HandoffNote(Base):
     handoff_id: Mapped[int] = mapped_column(ForeignKey("handoffs.id"), index=True)
     author: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Callback(Base):
@@ -108,4 +108,4 @@ class Callback(Base):
     phone: Mapped[str] = mapped_column(String(32))
     preferred_time: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

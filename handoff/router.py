@@ -20,17 +20,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
-from connectors import store
-from connectors.errors import ApiError
+from core import conversations as store
+from core.accounts.models import AuditEvent, User
+from core.accounts.router import CurrentUser
+from core.accounts.service import record
+from core.campaigns import CAMPAIGNS
+from core.db import utcnow
+from core.errors import ApiError
+from core.web.deps import SessionDep
 from handoff import canned
 from handoff.models import Handoff, HandoffNote
 from handoff.privacy import mask_sender, mask_text
 from handoff.service import DISPOSITIONS, HandoffService, can_see
-from ventanilla.accounts.models import AuditEvent, User
-from ventanilla.accounts.router import CurrentUser, SessionDep
-from ventanilla.accounts.service import record
-from ventanilla.campaigns import CAMPAIGNS
-from ventanilla.db import utcnow
 
 router = APIRouter(prefix="/api/handoff", tags=["handoff"])
 

@@ -20,7 +20,6 @@ import contextlib
 import logging
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,11 +28,17 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors import store
-from connectors.errors import ApiError
-from connectors.rasa_client import BotUnavailable, RasaClient
+from core import conversations as store
+from core.accounts.models import User
+from core.bus import Bus
+from core.campaigns import CAMPAIGNS
+from core.db import utcnow
+from core.errors import ApiError
+from core.locks import ConversationLocks
+from core.ports import BotControl, ConversationRef, Postman
+from core.protocol import BotAction, CallbackRequest, HandoffRequest, Priority
+from core.settings import Settings
 from handoff import canned, messages, routing
-from handoff.bus import Bus
 from handoff.hours import hours_for
 from handoff.models import (
     OPEN_STATUSES,
@@ -44,10 +49,6 @@ from handoff.models import (
     HandoffEvent,
     HandoffNote,
 )
-from ventanilla.accounts.models import User
-from ventanilla.campaigns import CAMPAIGNS
-from ventanilla.db import utcnow
-from ventanilla.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ DISPOSITIONS: dict[str, str] = {
 AGENT_STATUSES = ("available", "away", "offline")
 STILL_WAITING_EVERY = timedelta(minutes=2)
 SEEN_EVERY = timedelta(seconds=10)  # an agent's activity is written at most this often
-RESUME_ACTION = "action_handoff_closed"
 
 
 class HandoffError(ApiError):
@@ -72,28 +72,6 @@ class HandoffError(ApiError):
 
 
 NOT_FOUND = HandoffError(404, "not_found", "No existe esa conversación o no tienes acceso a ella.")
-
-
-@dataclass(frozen=True)
-class HandoffRequest:
-    campaign: str
-    priority: str = "normal"
-    reason: str = "request_human"
-    summary: str = ""
-    context: dict[str, Any] | None = None
-
-    @classmethod
-    def from_bot(cls, data: dict[str, Any]) -> HandoffRequest:
-        """The action's request, with unknown values replaced by safe ones."""
-        campaign = data.get("campaign")
-        priority = data.get("priority")
-        return cls(
-            campaign=campaign if campaign in CAMPAIGNS else "derechohabiente",
-            priority=priority if priority in routing.PRIORITIES else "normal",
-            reason=str(data.get("reason") or "request_human")[:64],
-            summary=str(data.get("summary") or "")[:1000],
-            context=data.get("context") if isinstance(data.get("context"), dict) else {},
-        )
 
 
 def can_see(user: User, campaign: str) -> bool:
@@ -118,13 +96,15 @@ class HandoffService:
         self,
         sessions: async_sessionmaker,
         settings: Settings,
-        rasa: RasaClient,
+        bot: BotControl,
+        postman: Postman,
         bus: Bus,
-        locks: Any,
+        locks: ConversationLocks,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._rasa = rasa
+        self._bot = bot
+        self._postman = postman
         self._bus = bus
         self._locks = locks
         self._tz = ZoneInfo(settings.timezone)
@@ -174,38 +154,38 @@ class HandoffService:
         session: AsyncSession,
         conversation: store.Conversation,
         replies: list[dict[str, Any]],
-        author: str = "bot",
+        author: store.Author = store.Author.BOT,
     ) -> list[store.Message]:
-        """Store messages for the user and publish them to whichever process holds their socket."""
-        stored = await store.add_replies(session, conversation, None, replies, author=author)
-        await self._bus.publish(
-            "deliver",
-            {
-                "conversation_id": conversation.id,
-                "channel": conversation.channel,
-                "sender": conversation.sender,
-                "messages": [m.as_dict() for m in stored],
-            },
-        )
+        """Commit messages for the user to the outbox and have them delivered."""
+        stored = store.queue_outbound(session, conversation.id, replies, author=author)
+        await session.commit()
+        await self._postman.wake(conversation.id)
         return stored
 
     # ------------------------------------------------------------------ inside a user's turn
 
-    async def conversation_started(
-        self, session: AsyncSession, conversation: store.Conversation
-    ) -> None:
-        self._event(
-            session,
-            "conversation_started",
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-        )
-        await session.commit()
+    async def conversation_started(self, conversation: ConversationRef) -> None:
+        async with self._sessions() as session:
+            self._event(
+                session,
+                "conversation_started",
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+            )
+            await session.commit()
 
     async def request(
-        self, session: AsyncSession, conversation: store.Conversation, request: HandoffRequest
+        self, ref: ConversationRef, request: HandoffRequest
     ) -> list[dict[str, Any]]:
         """Queue the conversation for a person, or say why nobody can take it now."""
+        async with self._sessions() as session:
+            conversation = await session.get(store.Conversation, ref.id)
+            assert conversation is not None
+            return await self._request(session, conversation, request)
+
+    async def _request(
+        self, session: AsyncSession, conversation: store.Conversation, request: HandoffRequest
+    ) -> list[dict[str, Any]]:
         now = utcnow()
         open_handoff = await self._open_handoff(session, conversation.id)
         if open_handoff is not None:
@@ -228,7 +208,7 @@ class HandoffService:
                 detail={"why": why, "priority": request.priority, "reason": request.reason},
             )
             await session.commit()
-            if request.priority == "urgent":
+            if request.priority == Priority.URGENT:
                 return [messages.emergency_no_agents()]
             if why == "closed":
                 return [messages.closed_hours(request.campaign, hours.describe())]
@@ -246,7 +226,7 @@ class HandoffService:
             declined_by=[],
         )
         session.add(handoff)
-        conversation.mode = "human"
+        conversation.mode = store.Mode.HUMAN
         try:
             await session.flush()
         except IntegrityError:  # another process queued it a moment ago
@@ -263,7 +243,7 @@ class HandoffService:
             detail={"priority": handoff.priority, "reason": handoff.reason},
         )
         await session.commit()
-        await self._pause_bot(conversation)
+        await self._bot.pause(conversation.ref)
         position = await self._position(session, handoff) or 1
         eta = await self._eta_minutes(session, handoff.campaign, position)
         handoff.notified_position = position
@@ -274,17 +254,31 @@ class HandoffService:
         return [messages.queued(handoff.campaign, position, eta)]
 
     async def on_user_message(
-        self, session: AsyncSession, conversation: store.Conversation, message: store.Message
-    ) -> list[dict[str, Any]]:
+        self, ref: ConversationRef, text: str, payload: str | None
+    ) -> list[dict[str, Any]] | None:
         """A message of a conversation in human mode: for the agent; the queue may answer."""
+        async with self._sessions() as session:
+            conversation = await session.get(store.Conversation, ref.id)
+            assert conversation is not None
+            return await self._on_user_message(session, conversation, text, payload)
+
+    async def _on_user_message(
+        self,
+        session: AsyncSession,
+        conversation: store.Conversation,
+        text: str,
+        payload: str | None,
+    ) -> list[dict[str, Any]] | None:
+        if conversation.mode != store.Mode.HUMAN:
+            return None
         handoff = await self._open_handoff(session, conversation.id)
         if handoff is None:  # closed in the meantime: the gateway gives it to the bot
-            conversation.mode = "bot"
+            conversation.mode = store.Mode.BOT
             await session.commit()
-            return []
+            return None
         if handoff.status in QUEUED_STATUSES and (
-            (message.payload or message.text).strip() == messages.LEAVE_QUEUE
-            or message.text.strip().lower() == "salir de la fila"
+            (payload or text).strip() == messages.LEAVE_QUEUE
+            or text.strip().lower() == "salir de la fila"
         ):
             await self._end_waiting(session, handoff, conversation, "abandoned", utcnow())
             return [messages.left_queue()]
@@ -298,16 +292,14 @@ class HandoffService:
                 return [messages.still_waiting(await self._position(session, handoff) or 1)]
         return []
 
-    async def record_csat(
-        self, session: AsyncSession, conversation: store.Conversation, score: Any
-    ) -> bool:
+    async def record_csat(self, conversation: ConversationRef, score: int) -> None:
         """Store the survey answer on the conversation's last closed, unrated handoff."""
-        try:
-            value = int(score)
-        except (TypeError, ValueError):
-            return False
-        if not 1 <= value <= 5:
-            return False
+        async with self._sessions() as session:
+            await self._record_csat(session, conversation, score)
+
+    async def _record_csat(
+        self, session: AsyncSession, conversation: ConversationRef, value: int
+    ) -> bool:
         result = await session.execute(
             select(Handoff)
             .where(
@@ -336,26 +328,26 @@ class HandoffService:
         return True
 
     async def record_callback(
-        self, session: AsyncSession, conversation: store.Conversation, data: dict[str, Any]
+        self, conversation: ConversationRef, request: CallbackRequest
     ) -> None:
-        campaign = data.get("campaign") if data.get("campaign") in CAMPAIGNS else "derechohabiente"
-        session.add(
-            Callback(
-                conversation_id=conversation.id,
-                campaign=campaign,
-                phone=str(data.get("phone", ""))[:32],
-                preferred_time=str(data.get("preferred_time", ""))[:255],
+        async with self._sessions() as session:
+            session.add(
+                Callback(
+                    conversation_id=conversation.id,
+                    campaign=request.campaign,
+                    phone=request.phone,
+                    preferred_time=request.preferred_time,
+                )
             )
-        )
-        self._event(
-            session,
-            "callback_requested",
-            campaign=campaign,
-            conversation_id=conversation.id,
-            channel=conversation.channel,
-        )
-        await session.commit()
-        await self._console("queue", campaign=campaign)
+            self._event(
+                session,
+                "callback_requested",
+                campaign=request.campaign,
+                conversation_id=conversation.id,
+                channel=conversation.channel,
+            )
+            await session.commit()
+        await self._console("queue", campaign=request.campaign)
 
     # ------------------------------------------------------------------ staff
 
@@ -454,7 +446,7 @@ class HandoffService:
             text = canned.expand(handoff.campaign, text)
             conversation = await session.get(store.Conversation, handoff.conversation_id)
             assert conversation is not None
-            async with self._locks.get(conversation.channel, conversation.sender):
+            async with self._locks.hold(conversation.id):
                 now = utcnow()
                 if handoff.first_response_at is None:
                     handoff.first_response_at = now
@@ -468,7 +460,7 @@ class HandoffService:
                         value=seconds_between(handoff.created_at, now),
                     )
                 [message] = await self._deliver(
-                    session, conversation, [{"text": text, "buttons": []}], author="agent"
+                    session, conversation, [{"text": text, "buttons": []}], store.Author.AGENT
                 )
         await self._console("conversation", handoff)
         return message
@@ -493,7 +485,7 @@ class HandoffService:
             handoff = await self._assigned_to(session, user, handoff_id, supervisor_ok=True)
             conversation = await session.get(store.Conversation, handoff.conversation_id)
             assert conversation is not None
-            async with self._locks.get(conversation.channel, conversation.sender):
+            async with self._locks.hold(conversation.id):
                 now = utcnow()
                 result = await session.execute(
                     update(Handoff)
@@ -504,7 +496,7 @@ class HandoffService:
                 if result.rowcount != 1:
                     await session.rollback()
                     raise HandoffError(409, "not_open", "Esta conversación ya estaba cerrada.")
-                conversation.mode = "bot"
+                conversation.mode = store.Mode.BOT
                 self._event(
                     session,
                     "closed",
@@ -519,7 +511,7 @@ class HandoffService:
                 )
                 await session.commit()
                 await session.refresh(handoff)
-                replies = await self._resume_bot(conversation, RESUME_ACTION)
+                replies = await self._bot.resume(conversation.ref, BotAction.HANDOFF_CLOSED)
                 await self._deliver(session, conversation, replies or [messages.closed_fallback()])
         await self._console("queue", handoff)
         return handoff
@@ -631,16 +623,16 @@ class HandoffService:
 
     # ------------------------------------------------------------------ the user's presence
 
-    async def user_left(self, channel: str, sender: str) -> None:
-        await self._set_user_left(channel, sender, utcnow())
+    async def user_left(self, conversation: ConversationRef) -> None:
+        await self._set_user_left(conversation, utcnow())
 
-    async def user_returned(self, channel: str, sender: str) -> None:
-        await self._set_user_left(channel, sender, None)
+    async def user_returned(self, conversation: ConversationRef) -> None:
+        await self._set_user_left(conversation, None)
 
-    async def _set_user_left(self, channel: str, sender: str, when: datetime | None) -> None:
+    async def _set_user_left(self, ref: ConversationRef, when: datetime | None) -> None:
         async with self._sessions() as session:
-            conversation = await store.get_conversation(session, channel, sender)
-            if conversation is None or conversation.mode != "human":
+            conversation = await session.get(store.Conversation, ref.id)
+            if conversation is None or conversation.mode != store.Mode.HUMAN:
                 return
             await session.execute(
                 update(Handoff)
@@ -816,7 +808,7 @@ class HandoffService:
     ) -> None:
         conversation = await session.get(store.Conversation, handoff.conversation_id)
         assert conversation is not None
-        async with self._locks.get(conversation.channel, conversation.sender):
+        async with self._locks.hold(conversation.id):
             if await self._end_waiting(session, handoff, conversation, status, now):
                 reply = (
                     messages.left_queue()
@@ -843,7 +835,7 @@ class HandoffService:
         if result.rowcount != 1:
             await session.rollback()
             return False
-        conversation.mode = "bot"
+        conversation.mode = store.Mode.BOT
         self._event(
             session,
             status,
@@ -856,36 +848,9 @@ class HandoffService:
         )
         await session.commit()
         await session.refresh(handoff)
-        await self._resume_bot(conversation, None)
+        await self._bot.resume(conversation.ref, None)
         await self._console("queue", handoff)
         return True
-
-    # ------------------------------------------------------------------ Rasa
-
-    async def _pause_bot(self, conversation: store.Conversation) -> None:
-        try:
-            await self._rasa.add_event(conversation.key, {"event": "pause"})
-        except BotUnavailable as exc:  # the gateway does not call Rasa in human mode anyway
-            log.warning("could not pause Rasa's conversation: %s", exc)
-
-    async def _resume_bot(
-        self, conversation: store.Conversation, action: str | None
-    ) -> list[dict[str, Any]]:
-        """Resume Rasa's conversation and run `action` there; the messages it produced."""
-        try:
-            await self._rasa.add_event(conversation.key, {"event": "resume"})
-            if action is None:
-                return []
-            replies = await self._rasa.execute(conversation.key, action)
-            # /execute leaves the tracker after the action; the next user turn must follow a
-            # listen, as every rule and story expects.
-            await self._rasa.add_event(
-                conversation.key, {"event": "action", "name": "action_listen"}
-            )
-            return [m for m in replies if "text" in m]
-        except BotUnavailable as exc:
-            log.warning("could not resume Rasa's conversation: %s", exc)
-            return []
 
     # ------------------------------------------------------------------ queries
 

@@ -19,18 +19,18 @@ from fastapi.responses import Response
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from connectors import store
-from connectors.errors import ApiError
+from core import conversations as store
+from core.accounts.models import User
+from core.accounts.service import record
+from core.campaigns import CAMPAIGNS
+from core.db import utcnow
+from core.errors import ApiError
+from core.web.deps import SessionDep
 from handoff import metrics
 from handoff.models import Callback, Handoff, HandoffEvent
 from handoff.privacy import mask_sender, mask_text
 from handoff.router import StaffUser, SupervisorUser
 from handoff.service import can_see
-from ventanilla.accounts.models import User
-from ventanilla.accounts.router import SessionDep
-from ventanilla.accounts.service import record
-from ventanilla.campaigns import CAMPAIGNS
-from ventanilla.db import utcnow
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
 

@@ -14,11 +14,11 @@ from functools import cached_property
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
+from core.db import sync_url
+from core.settings import Settings
 from knowledge_base.base import index_path
 from knowledge_base.models import Feedback, Unanswered
 from knowledge_base.search import Document, Hit, LiveIndex
-from ventanilla.db import sync_url
-from ventanilla.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import db
+from core.settings import Settings
 from knowledge_base.content import ArticleData
 from knowledge_base.search import Document, HybridIndex, IndexConfig, make_embedder
 from knowledge_base.search.embeddings import Embedder
 from knowledge_base.service import Workflow
-from ventanilla import db
-from ventanilla.settings import Settings
 
 Progress = Callable[[int, int], None]
 

@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from core.settings import PROJECT_ROOT, get_settings
 from knowledge_base.base import INDEX_CONFIG, KnowledgeBase, index_path, open_base
 from knowledge_base.content import BatchError, read_batch
-from ventanilla.settings import PROJECT_ROOT, get_settings
 
 kb_app = typer.Typer(help="Base de conocimiento: importar, indexar y buscar.", no_args_is_help=True)
 
@@ -222,14 +222,3 @@ def calibrate(
     top1 = sum(correct) / max(1, sum(1 for _, e in pairs if e.strip() != "-"))
     typer.echo(f"Acierto del primer resultado (preguntas con respuesta): {top1:.3f}")
     typer.echo(f"Sugerido: VENTANILLA_KB_MIN_CONFIDENCE={chosen.threshold:.3f}")
-
-
-def _register_bench() -> None:
-    from ventanilla.bench.kb import bench_kb
-
-    kb_app.command("bench", help="Retrieval quality (XQuAD-es), latency, ingest and scale.")(
-        bench_kb
-    )
-
-
-_register_bench()

@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ventanilla.campaigns import CAMPAIGNS
+from core.campaigns import CAMPAIGNS
 
 ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,119}$")
 SKIPPED_FILES = {"readme.md"}

@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ventanilla.db import Base, utcnow
+from core.db import Base, UtcDateTime, utcnow
 
 STATUSES = ("draft", "in_review", "published", "unpublished")
 
@@ -37,8 +36,8 @@ class Article(Base):
     current_revision_id: Mapped[int | None] = mapped_column(Integer, default=None)
     live_revision_id: Mapped[int | None] = mapped_column(Integer, default=None)
     submitted_by: Mapped[str | None] = mapped_column(String(64), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Revision(Base):
@@ -51,7 +50,7 @@ class Revision(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)  # content.ArticleData, as JSON
     author: Mapped[str | None] = mapped_column(String(64), default=None)
     note: Mapped[str] = mapped_column(String(255), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Feedback(Base):
@@ -63,7 +62,7 @@ class Feedback(Base):
     article_id: Mapped[str] = mapped_column(String(120), index=True)
     helpful: Mapped[bool] = mapped_column(Boolean)
     query: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Unanswered(Base):
@@ -76,4 +75,4 @@ class Unanswered(Base):
     campaign: Mapped[str | None] = mapped_column(String(32), default=None)
     score: Mapped[float | None] = mapped_column(Float, default=None)
     resolved_article_id: Mapped[str | None] = mapped_column(String(120), default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -16,15 +16,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from starlette.requests import HTTPConnection
 
-from connectors.errors import ApiError
+from core.accounts.models import User
+from core.accounts.router import CurrentUser
+from core.errors import ApiError
+from core.web.deps import SessionDep
 from knowledge_base import unanswered
 from knowledge_base.base import KnowledgeBase
 from knowledge_base.content import ArticleData
 from knowledge_base.models import Unanswered
 from knowledge_base.search import LiveIndex
 from knowledge_base.service import ArticleView
-from ventanilla.accounts.models import User
-from ventanilla.accounts.router import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
 

@@ -18,11 +18,11 @@ from datetime import date
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from connectors.errors import ApiError
+from core.accounts.service import record
+from core.db import utcnow
+from core.errors import ApiError
 from knowledge_base.content import ArticleData, to_markdown
 from knowledge_base.models import Article, Revision
-from ventanilla.accounts.service import record
-from ventanilla.db import utcnow
 
 
 class WorkflowError(ApiError):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from ventanilla.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 READY_TIMEOUT = 420
 
@@ -130,7 +130,7 @@ def start_gateway(system: RunningSystem, **overrides: str) -> RunningSystem:
     log_path = Path(env["VENTANILLA_VAR_DIR"]) / f"gateway-{port}.log"
     with log_path.open("wb") as log:  # the child keeps its own descriptor
         process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "connectors.app:create_app", "--factory",
+            [sys.executable, "-m", "uvicorn", "ventanilla.app:create_app", "--factory",
              "--host", "127.0.0.1", "--port", port, "--no-access-log"],
             cwd=PROJECT_ROOT,
             env=env,

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import httpx
 
-from ventanilla.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT, Settings, get_settings
 from ventanilla.training import ensure_model, rasa_env, rasa_executable
 
 STOP_GRACE_SECONDS = 10.0
+GATEWAY_DRAIN_SECONDS = 5  # open connections (web chat sockets, event streams) get this long
 READY_TIMEOUT_SECONDS = 300.0
 
 
@@ -30,6 +31,7 @@ class Service:
     name: str
     argv: list[str]
     env: dict[str, str]
+    stop_grace: float = STOP_GRACE_SECONDS
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
@@ -62,9 +64,12 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
         ),
         Service(
             "gateway",
-            [main_python, "-m", "uvicorn", "connectors.app:create_app", "--factory",
-             "--host", settings.host, "--port", str(settings.port), "--no-access-log"],
+            [main_python, "-m", "uvicorn", "ventanilla.app:create_app", "--factory",
+             "--host", settings.host, "--port", str(settings.port), "--no-access-log",
+             "--timeout-graceful-shutdown", str(GATEWAY_DRAIN_SECONDS)],
             main_env,
+            # Time to finish the turns under way (a Rasa call may take its whole timeout).
+            stop_grace=settings.rasa_timeout_seconds + GATEWAY_DRAIN_SECONDS + 5,
         ),
     ]  # fmt: skip
 
@@ -132,14 +137,14 @@ class Supervisor:
         return None
 
     def stop(self) -> None:
-        running = [s for s in self.services if s.process and s.process.poll() is None]
-        for service in running:
+        """Stop the children in the reverse order of their start: the gateway first (it lets
+        the turns under way finish, with Rasa still there to answer them), Rasa last."""
+        for service in reversed(self.services):
+            if service.process is None or service.process.poll() is not None:
+                continue
             _signal_group(service, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for service in running:
-            assert service.process is not None
             try:
-                service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                service.process.wait(timeout=service.stop_grace)
             except subprocess.TimeoutExpired:
                 say(f"{service.name} no se detuvo a tiempo; se termina a la fuerza")
                 _signal_group(service, signal.SIGKILL)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ventanilla.settings import PROJECT_ROOT, Settings, get_settings
+from core.settings import PROJECT_ROOT, Settings, get_settings
 
 CONFIG = PROJECT_ROOT / "config.yml"
 DOMAIN = PROJECT_ROOT / "bot" / "domain.yml"

@@ -1,16 +1,26 @@
-"""POST /api/messages: one turn, answered synchronously with the bot's messages."""
+"""The REST channel: `POST /api/messages` answers with the turn's replies (waiting for them up to
+`VENTANILLA_REST_WAIT_SECONDS`, else 202 with a cursor); `GET /api/messages/{sender}` gives what
+was sent to a sender since a cursor (agents' replies, queue notices, late answers).
+
+Sending is nothing here: the integrator takes the messages, so a message is delivered once it is
+stored.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from connectors.channel import Channel, InboundMessage
 from connectors.deps import GatewayDep, require_api_key
-from connectors.errors import ApiError
-from connectors.gateway import InboundMessage, InvalidMessage
-from connectors.rasa_client import BotUnavailable
+from core.conversations import Message
+from core.errors import ApiError
+from core.ports import ConversationRef
+from core.protocol import Reply
+from core.web.deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["rest"])
 
@@ -38,6 +48,10 @@ class MessageOut(BaseModel):
 
 class MessagesOut(BaseModel):
     messages: list[MessageOut]
+    cursor: str = Field(
+        description="The message's id: `GET /api/messages/{sender}?after=<cursor>` gives what "
+        "comes after it (with 202: the answer, once it is ready)"
+    )
 
 
 @router.post(
@@ -46,13 +60,19 @@ class MessagesOut(BaseModel):
     dependencies=[Depends(require_api_key)],
     summary="Send a user's message and get the bot's replies",
     responses={
+        202: {
+            "model": MessagesOut,
+            "description": "Stored, but the answer was not ready in time: fetch it later with "
+            "the cursor",
+        },
         400: {"description": "Empty, too long or badly encoded text"},
         401: {"description": "Missing or wrong API key"},
         422: {"description": "Not a JSON body of this shape"},
-        503: {"description": "The bot is not available; the message was stored"},
     },
 )
-async def post_message(body: MessageIn, gateway: GatewayDep) -> MessagesOut:
+async def post_message(
+    body: MessageIn, gateway: GatewayDep, settings: SettingsDep
+) -> MessagesOut | JSONResponse:
     inbound = InboundMessage(
         channel=CHANNEL,
         sender=body.sender,
@@ -60,18 +80,15 @@ async def post_message(body: MessageIn, gateway: GatewayDep) -> MessagesOut:
         external_id=body.message_id,
         metadata={"integrator": body.metadata} if body.metadata else {},
     )
-    try:
-        turn = await gateway.handle(inbound)
-    except InvalidMessage as exc:
-        raise ApiError(400, exc.code, exc.message) from exc
-    except BotUnavailable as exc:
-        raise ApiError(
-            503,
-            "bot_unavailable",
-            "El asistente no está disponible en este momento. Tu mensaje quedó guardado; "
-            "intenta de nuevo en unos minutos.",
-        ) from exc
-    return MessagesOut(messages=[MessageOut(text=m.text, buttons=m.buttons) for m in turn.replies])
+    accepted = await gateway.accept(inbound)
+    cursor = str(accepted.message.id)
+    replies = await gateway.answer(accepted, timeout=settings.rest_wait_seconds)
+    if replies is None:
+        return JSONResponse({"messages": [], "cursor": cursor}, status_code=202)
+    return MessagesOut(
+        messages=[MessageOut(text=m.text, buttons=m.buttons) for m in replies],  # type: ignore[misc]
+        cursor=str(replies[-1].id) if replies else cursor,
+    )
 
 
 class SentMessage(MessageOut):
@@ -120,3 +137,15 @@ async def sent_messages(
         ],
         cursor=str(sent[-1].id if sent else cursor),
     )
+
+
+class RestChannel(Channel):
+    name = CHANNEL
+    label = "API REST"
+    router = router
+
+    def render(self, reply: Reply) -> list[Reply]:
+        return [reply]  # integrators get text and buttons as they are
+
+    async def send(self, conversation: ConversationRef, message: Message) -> None:
+        return None  # stored is delivered: the integrator fetches it

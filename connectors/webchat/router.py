@@ -2,6 +2,11 @@
 
 A session id is the web chat's sender: issued by the server at the first `hello`, kept by the
 browser, presented again after a reload or a dropped connection to get the history back.
+
+The channel sends by publishing frames on the bus (topic `deliver`): every gateway process hands
+them to the sockets of that session it holds, so with several processes a reply reaches a tab
+connected to another one. A message is delivered once it is published; a person with no tab open
+gets it in the history of their next `hello`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse
 
-from connectors.deps import GatewayDep, SettingsDep
-from connectors.gateway import Gateway, InboundMessage, InvalidMessage
-from connectors.rasa_client import BotUnavailable
-from connectors.store import Conversation, Message
+from connectors.channel import Channel, InboundMessage, InvalidMessage, Runtime
+from connectors.deps import GatewayDep
+from connectors.gateway import Accepted, Gateway
+from core.conversations import Message
+from core.ports import ConversationRef
+from core.protocol import Reply
+from core.web.deps import SettingsDep
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +44,6 @@ ERRORS = {
     "no_session": "La conexión no está lista todavía. Espera un momento e inténtalo de nuevo.",
     "unknown_type": "No reconozco ese tipo de mensaje.",
     "frame_too_large": "Tu mensaje es demasiado largo.",
-    "bot_unavailable": "El asistente no está disponible en este momento. Tu mensaje quedó "
-    "guardado; intenta de nuevo en unos minutos.",
 }
 UNKNOWN_SESSION_NOTICE = "No encontramos tu conversación anterior; empezamos una nueva."
 
@@ -163,13 +169,15 @@ class WebchatConnection:
         restored = history is not None
         if not restored:
             requested = secrets.token_urlsafe(24)
-            await self.gateway.open_conversation(CHANNEL, requested)
+            conversation = await self.gateway.open_conversation(CHANNEL, requested)
         if self.session is not None:
             self.hub.leave(self.session, self.socket)
         self.session = requested
         self.hub.join(requested, self.socket)
-        if restored and self.gateway.handoff is not None:
-            await self.gateway.handoff.user_returned(CHANNEL, requested)
+        if restored:
+            conversation = await self.gateway.conversation(CHANNEL, requested)
+            if conversation is not None:
+                await self.gateway.desk.user_returned(conversation)
         await self.reply(
             {
                 "type": "session",
@@ -196,34 +204,63 @@ class WebchatConnection:
             payload=payload or None,
             external_id=client_id[:255] if client_id else None,
         )
-        # The turn runs on its own: a socket that drops mid-turn does not cancel it, and its
-        # result is stored for the next hello.
-        await asyncio.shield(self.gateway.spawn(self.run_turn(inbound)))
+        session = self.session
 
-    async def run_turn(self, inbound: InboundMessage) -> None:
-        session = inbound.sender
-
-        async def accepted(_: Conversation, message: Message) -> None:
-            await self.reply(ack_frame(inbound.external_id, message.id, duplicate=False))
-            await self.hub.broadcast(session, message_frame(message), exclude=self.socket)
-            await self.hub.broadcast(session, {"type": "typing", "on": True})
+        async def acknowledge(accepted: Accepted) -> None:
+            await self.reply(ack_frame(client_id, accepted.message.id, accepted.duplicate))
+            if not accepted.duplicate:  # the person's other tabs show it too
+                await self.hub.broadcast(session, message_frame(accepted.message), self.socket)
 
         try:
-            turn = await self.gateway.handle(inbound, on_accepted=accepted)
+            # Shielded: a socket that drops right now does not cancel the commit half-way.
+            await asyncio.shield(self.gateway.spawn(self.gateway.accept(inbound, acknowledge)))
         except InvalidMessage as exc:
             await self.reply(error_frame(exc.code, exc.message, inbound.external_id))
-            return
-        except BotUnavailable as exc:
-            log.warning("Rasa unavailable for a web chat turn: %s", exc)
-            await self.hub.broadcast(session, {"type": "typing", "on": False})
-            await self.reply(error_frame("bot_unavailable"))
-            return
-        if turn.duplicate:
-            await self.reply(ack_frame(inbound.external_id, turn.user_message.id, duplicate=True))
-            return
-        for reply in turn.replies:
-            await self.hub.broadcast(session, message_frame(reply))
-        await self.hub.broadcast(session, {"type": "typing", "on": False})
+
+
+class WebchatChannel(Channel):
+    name = CHANNEL
+    label = "Chat web"
+    router = router
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hub = Hub()
+        self._relay: asyncio.Task[None] | None = None
+
+    async def start(self, runtime: Runtime) -> None:
+        await super().start(runtime)
+        self._relay = asyncio.create_task(self._deliver_published(), name="webchat-relay")
+
+    async def stop(self) -> None:
+        if self._relay is not None:
+            self._relay.cancel()
+            await asyncio.gather(self._relay, return_exceptions=True)
+
+    def render(self, reply: Reply) -> list[Reply]:
+        return [reply]  # the widget shows buttons as quick replies, and any length
+
+    async def send(self, conversation: ConversationRef, message: Message) -> None:
+        await self._publish(conversation, [message_frame(message)])
+
+    async def typing(self, conversation: ConversationRef, on: bool) -> None:
+        await self._publish(conversation, [{"type": "typing", "on": on}])
+
+    async def _publish(self, conversation: ConversationRef, frames: list[dict[str, Any]]) -> None:
+        await self.runtime.bus.publish(
+            "deliver", {"channel": CHANNEL, "sender": conversation.sender, "frames": frames}
+        )
+
+    async def _deliver_published(self) -> None:
+        """Frames for web chat sessions, from any gateway process, to the sockets held here."""
+        async for topic, data in self.runtime.bus.subscribe():
+            if topic == "deliver" and data.get("channel") == CHANNEL:
+                for frame in data["frames"]:
+                    await self.hub.broadcast(data["sender"], frame)
+
+
+def webchat_channel(socket: WebSocket) -> WebchatChannel:
+    return socket.app.state.channels[CHANNEL]
 
 
 @router.websocket("/webchat/ws")
@@ -233,7 +270,7 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
         await socket.close(code=1008, reason="origin not allowed")
         return
     await socket.accept()
-    hub: Hub = socket.app.state.webchat_hub
+    hub = webchat_channel(socket).hub
     connection = WebchatConnection(socket, gateway, hub)
     try:
         while True:
@@ -244,15 +281,14 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
     except WebSocketDisconnect:
         pass
     finally:
-        last = connection.session is not None and hub.leave(connection.session, socket)
-        if last and gateway.handoff is not None:
+        if connection.session is not None and hub.leave(connection.session, socket):
             # Waiting in a queue with no tab open: abandoned unless they come back in time.
             # A task of its own: this handler may be being cancelled, and a database call
             # cancelled half-way leaves its connection behind.
-            gateway.spawn(gateway.handoff.user_left(CHANNEL, connection.session))
+            gateway.spawn(_user_left(gateway, connection.session))
 
 
-async def deliver(hub: Hub, data: dict[str, Any]) -> None:
-    """Messages sent outside the user's turn (an agent's reply, a queue notice) to their tabs."""
-    for message in data["messages"]:
-        await hub.broadcast(data["sender"], {"type": "message", **message})
+async def _user_left(gateway: Gateway, session: str) -> None:
+    conversation = await gateway.conversation(CHANNEL, session)
+    if conversation is not None:
+        await gateway.desk.user_left(conversation)

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from core.settings import PROJECT_ROOT
 from tests.utils.staff import Staff, create_user, eventually, rest_say
 from ventanilla.launcher import RunningSystem
-from ventanilla.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ventanilla.settings import PROJECT_ROOT, get_settings
+from core.settings import PROJECT_ROOT, get_settings
 from ventanilla.training import CONFIG, DOMAIN, TRAINING_DATA, ensure_model, rasa_env
 
 pytestmark = pytest.mark.integration

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from connectors.app import create_app
-from ventanilla.accounts.service import hash_password, password_matches
+from core.accounts.service import hash_password, password_matches
+from core.settings import PROJECT_ROOT, Settings
+from ventanilla.app import create_app
 from ventanilla.launcher import free_port
-from ventanilla.settings import PROJECT_ROOT, Settings
 
 PASSWORD = "contraseña-de-prueba-1"
 

@@ -1,5 +1,5 @@
 """The gateway's answers to bad input and to a bot that is down (no Rasa runs in these tests:
-its port is closed, so every call to it really fails)."""
+its port is closed, so every call to it really fails, and is retried, then apologized for)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from connectors.app import create_app
+from core.settings import Settings
+from ventanilla.app import create_app
 from ventanilla.launcher import free_port
-from ventanilla.settings import Settings
 
 
 def make_client(tmp_path: Path, **overrides: object) -> TestClient:
@@ -24,6 +24,8 @@ def make_client(tmp_path: Path, **overrides: object) -> TestClient:
         rasa_port=free_port(),
         action_port=free_port(),
         rasa_timeout_seconds=2,
+        turn_retries=1,
+        turn_retry_seconds=0.05,
         **overrides,
     )
     return TestClient(create_app(settings))
@@ -36,8 +38,18 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def stored_user_messages(tmp_path: Path) -> list[str]:
+    return [text for text, _ in stored_turns(tmp_path)]
+
+
+def stored_turns(tmp_path: Path) -> list[tuple[str, str]]:
+    """Each stored user message with the status of its turn."""
     with sqlite3.connect(tmp_path / "ventanilla.db") as db:
-        return [row[0] for row in db.execute("SELECT text FROM messages WHERE author = 'user'")]
+        return list(db.execute("SELECT text, status FROM messages WHERE author = 'user'"))
+
+
+def is_apology(message: dict) -> bool:
+    titles = [button["title"] for button in message["buttons"]]
+    return "no puedo responder" in message["text"] and "Hablar con una persona" in titles
 
 
 def test_health_is_503_and_names_what_is_down(client: TestClient) -> None:
@@ -89,11 +101,14 @@ def test_rest_answers_malformed_requests_clearly(
     assert response.json()["error"]["code"] == "invalid_request"
 
 
-def test_rest_keeps_the_message_when_the_bot_is_down(client: TestClient, tmp_path: Path) -> None:
+def test_rest_keeps_the_message_and_apologizes_when_the_bot_stays_down(
+    client: TestClient, tmp_path: Path
+) -> None:
     response = client.post("/api/messages", json={"sender": "u1", "text": "¿Sigue abierto? 🙂"})
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "bot_unavailable"
-    assert stored_user_messages(tmp_path) == ["¿Sigue abierto? 🙂"]
+    assert response.status_code == 200
+    [apology] = response.json()["messages"]
+    assert is_apology(apology)
+    assert stored_turns(tmp_path) == [("¿Sigue abierto? 🙂", "failed")]
 
 
 def test_rest_requires_the_api_key_when_configured(tmp_path: Path) -> None:
@@ -107,12 +122,18 @@ def test_rest_requires_the_api_key_when_configured(tmp_path: Path) -> None:
             "/api/messages", json=body, headers={"Authorization": "Bearer clave-de-prueba"}
         )
         header = client.post("/api/messages", json=body, headers={"X-API-Key": "clave-de-prueba"})
-        # Past the key check: the bot is down in these tests, so 503 proves the key was accepted.
-        assert bearer.status_code == header.status_code == 503
+        # Past the key check: the bot is down in these tests, so the apology proves the key
+        # was accepted.
+        assert bearer.status_code == header.status_code == 200
+        assert is_apology(bearer.json()["messages"][0])
         # Reading what was sent to a sender needs the key too.
         assert client.get("/api/messages/u1").status_code == 401
         sent = client.get("/api/messages/u1", headers={"X-API-Key": "clave-de-prueba"})
-        assert sent.status_code == 200 and sent.json()["messages"] == []
+        assert sent.status_code == 200
+        assert [m["text"] for m in sent.json()["messages"]] == [
+            bearer.json()["messages"][0]["text"],
+            header.json()["messages"][0]["text"],
+        ]
 
 
 def test_webchat_refuses_bad_frames_and_keeps_serving(client: TestClient) -> None:
@@ -146,25 +167,27 @@ def test_webchat_refuses_bad_frames_and_keeps_serving(client: TestClient) -> Non
         ack = ws.receive_json()
         assert ack["type"] == "ack" and ack["client_id"] == "c2"
         assert ws.receive_json() == {"type": "typing", "on": True}
+        apology = ws.receive_json()
+        assert apology["type"] == "message" and apology["from"] == "bot" and is_apology(apology)
         assert ws.receive_json() == {"type": "typing", "on": False}
-        assert ws.receive_json()["code"] == "bot_unavailable"
 
     # A new visitor still gets served, and sees the stored message after reconnecting.
     with client.websocket_connect("/webchat/ws") as ws:
         ws.send_text(json.dumps({"type": "hello", "session": session["session"]}))
         restored = ws.receive_json()
         assert restored["restored"] is True
-        assert [m["text"] for m in restored["history"]] == ["hola 👋"]
+        assert [m["text"] for m in restored["history"]] == ["hola 👋", apology["text"]]
 
 
 def test_a_redelivered_message_is_stored_once(client: TestClient, tmp_path: Path) -> None:
     body = {"sender": "u1", "text": "hola", "message_id": "wamid.1"}
     first = client.post("/api/messages", json=body)
     again = client.post("/api/messages", json=body)
-    # The bot is down, so the redelivery is answered again (it never got an answer) ...
-    assert first.status_code == again.status_code == 503
-    # ... but the message is stored once.
-    assert stored_user_messages(tmp_path) == ["hola"]
+    # The redelivery gets the first delivery's answer (here the apology: the bot is down) ...
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json() and is_apology(first.json()["messages"][0])
+    # ... and the message is stored, and its turn run, once.
+    assert stored_turns(tmp_path) == [("hola", "failed")]
     client.post("/api/messages", json={**body, "message_id": "wamid.2"})
     assert stored_user_messages(tmp_path) == ["hola", "hola"]
 

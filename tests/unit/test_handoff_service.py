@@ -1,7 +1,7 @@
 """The handoff service's clocks and races on a real SQLite database, with `tick(now=…)`.
 
-Rasa is not running here (its port is closed): pausing and resuming it fail softly, which is
-also what happens in production while Rasa restarts.
+The bot is a stand-in that answers nothing (as Rasa does while it restarts); what the service
+says to people is read from the outbox, where it commits it before waking the postman.
 """
 
 from __future__ import annotations
@@ -16,25 +16,51 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
-from connectors import store
-from connectors.gateway import KeyedLocks
-from connectors.rasa_client import RasaClient
-from handoff.bus import LocalBus
+from core import conversations as store
+from core import db
+from core.accounts import service as accounts
+from core.bus import LocalBus
+from core.db import utcnow
+from core.locks import LocalLocks
+from core.ports import ConversationRef
+from core.protocol import HandoffRequest, Reply
+from core.settings import Settings
 from handoff.models import Handoff, HandoffEvent
-from handoff.service import HandoffError, HandoffRequest, HandoffService
-from ventanilla import db
-from ventanilla.accounts import service as accounts
-from ventanilla.db import utcnow
+from handoff.service import HandoffError, HandoffService
 from ventanilla.launcher import free_port
-from ventanilla.settings import Settings
+
+
+class SilentBot:
+    async def pause(self, conversation: ConversationRef) -> None:
+        return None
+
+    async def resume(self, conversation: ConversationRef, action: str | None) -> list[Reply]:
+        return []
+
+
+class Postman:
+    """Records, for each wake-up, who the pending messages were for and what they said."""
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+        self.delivered: list[dict[str, Any]] = []
+
+    async def wake(self, conversation_id: int) -> None:
+        async with self.sessions() as session:
+            conversation = await session.get(store.Conversation, conversation_id)
+            pending = await store.pending_outbound(session, conversation_id)
+            await store.mark_delivered(session, [m.id for m in pending])
+            await session.commit()
+        self.delivered.append(
+            {"sender": conversation.sender, "messages": [m.as_dict() for m in pending]}
+        )
 
 
 class Harness:
-    def __init__(self, service: HandoffService, sessions: Any, bus: LocalBus):
+    def __init__(self, service: HandoffService, sessions: Any, postman: Postman):
         self.service = service
         self.sessions = sessions
-        self.bus = bus
-        self.delivered: list[dict[str, Any]] = []
+        self.delivered = postman.delivered
 
     async def user(self, username: str, *campaigns: str) -> Any:
         async with self.sessions() as session:
@@ -47,9 +73,9 @@ class Harness:
     async def ask(self, sender: str, campaign: str, priority: str = "normal") -> list[dict]:
         async with self.sessions() as session:
             conversation = await store.get_or_create_conversation(session, "rest", sender)
-            return await self.service.request(
-                session, conversation, HandoffRequest(campaign=campaign, priority=priority)
-            )
+        return await self.service.request(
+            conversation.ref, HandoffRequest(campaign=campaign, priority=priority)  # type: ignore[arg-type]
+        )
 
     async def handoff(self, sender: str) -> Handoff:
         async with self.sessions() as session:
@@ -80,21 +106,10 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
     await asyncio.to_thread(db.migrate, settings.database_url)
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
-    bus = LocalBus()
-    rasa = RasaClient(settings.rasa_url or "", timeout=1)
-    service = HandoffService(sessions, settings, rasa, bus, KeyedLocks())
-    harness = Harness(service, sessions, bus)
-
-    async def listen() -> None:
-        async for topic, data in bus.subscribe():
-            if topic == "deliver":
-                harness.delivered.append(data)
-
-    listener = asyncio.create_task(listen())
-    await asyncio.sleep(0)
-    yield harness
-    listener.cancel()
-    await rasa.aclose()
+    postman = Postman(sessions)
+    service = HandoffService(sessions, settings, SilentBot(), postman, LocalBus(), LocalLocks())
+    yield Harness(service, sessions, postman)
+    await service.stop()
     await engine.dispose()
 
 

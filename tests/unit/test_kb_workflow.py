@@ -11,10 +11,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 
+from core import db
+from core.accounts.models import AuditEvent
 from knowledge_base.content import ArticleData
 from knowledge_base.service import Workflow, WorkflowError
-from ventanilla import db
-from ventanilla.accounts.models import AuditEvent
 
 pytestmark = pytest.mark.asyncio
 

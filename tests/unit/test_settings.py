@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from ventanilla.settings import Settings
+from core.settings import Settings
 
 
 def test_defaults_are_derived_from_ports_and_var_dir(tmp_path: Path) -> None:

@@ -25,10 +25,10 @@ from rich.progress import track
 from rich.table import Table
 
 from connectors.webchat.client import ChatClient, bot_texts
+from core.settings import get_settings
 from ventanilla.bench import bench_app
 from ventanilla.bench.stats import percentile
 from ventanilla.launcher import create_account, start_system, stop_system
-from ventanilla.settings import get_settings
 
 AGENT = "bench.agente"
 PASSWORD = "contraseña-de-bench-1"

@@ -42,9 +42,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from core.settings import PROJECT_ROOT, get_settings
 from ventanilla.bench import bench_app
 from ventanilla.bench.stats import percentile
-from ventanilla.settings import PROJECT_ROOT, get_settings
 
 XQUAD_DEFAULT = PROJECT_ROOT.parent / "shared" / "eval" / "xquad.es.json"
 ARTICLES_DEFAULT = PROJECT_ROOT / "knowledge_base" / "articles"

@@ -38,9 +38,9 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from core.settings import PROJECT_ROOT, get_settings
 from ventanilla.bench import bench_app
 from ventanilla.bench.stats import percentile
-from ventanilla.settings import PROJECT_ROOT, get_settings
 from ventanilla.training import rasa_env
 
 BENCH_DIR = Path(__file__).resolve().parent

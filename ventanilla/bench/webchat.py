@@ -19,10 +19,10 @@ from rich.progress import track
 from rich.table import Table
 
 from connectors.webchat.client import ChatClient, bot_texts
+from core.settings import get_settings
 from ventanilla.bench import bench_app
 from ventanilla.bench.stats import percentile
 from ventanilla.launcher import start_system, stop_system
-from ventanilla.settings import get_settings
 
 # A realistic mix: menu intents, a custom action (fallback), greetings and small talk.
 MESSAGES = [

@@ -9,10 +9,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from ventanilla import db
-from ventanilla.accounts import service
-from ventanilla.accounts.models import ROLES, User
-from ventanilla.settings import get_settings
+from core import db
+from core.accounts import service
+from core.accounts.models import ROLES, User
+from core.settings import get_settings
 
 RoleOption = Annotated[str, typer.Option(help=f"Uno de: {', '.join(ROLES)}.")]
 CampaignsOption = Annotated[

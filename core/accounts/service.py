@@ -17,8 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ventanilla.accounts.models import ROLES, ApiToken, AuditEvent, User
-from ventanilla.campaigns import CAMPAIGNS
+from core.accounts.models import ROLES, ApiToken, AuditEvent, User
+from core.campaigns import CAMPAIGNS
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 MIN_PASSWORD_CHARS = 10

@@ -45,6 +45,26 @@ class Settings(BaseSettings):
     rasa_port: int = 5005
     rasa_url: str | None = None
     rasa_timeout_seconds: float = 30.0
+
+    # Turns and deliveries (connectors/turns.py, connectors/outbox.py).
+    turn_retries: int = Field(
+        default=3, description="Tries again when Rasa fails, before the apology"
+    )
+    turn_retry_seconds: float = Field(
+        default=1.0, description="First wait before trying Rasa again; doubled each time"
+    )
+    turn_deadline_seconds: float = Field(
+        default=60.0, description="No new try starts later than this after a turn began"
+    )
+    rest_wait_seconds: float = Field(
+        default=30.0, description="POST /api/messages waits this long for the answer, then 202"
+    )
+    delivery_attempts: int = Field(
+        default=5, description="Attempts to hand a message to its channel before it is failed"
+    )
+    delivery_retry_seconds: float = Field(
+        default=2.0, description="First wait before delivering again; doubled each time"
+    )
     action_port: int = 5055
     action_server_url: str | None = None
     rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"

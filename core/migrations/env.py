@@ -1,15 +1,13 @@
-"""Alembic environment: runs migrations on the URL that ventanilla.db.migrate() passes in."""
+"""Alembic environment: runs migrations on the URL that core.db.migrate() passes in."""
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import connectors.store  # noqa: F401  (registers the tables on Base.metadata)
-import handoff.models  # noqa: F401
-import knowledge_base.models  # noqa: F401
-import ventanilla.accounts.models  # noqa: F401
-from ventanilla.db import Base
+from core.db import Base
 
 config = context.config
+# The migrations are written by hand (op.create_table …), so nothing here needs the features'
+# models: the ground imports no feature. Base.metadata holds whichever tables were imported.
 target_metadata = Base.metadata
 
 

@@ -18,12 +18,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.requests import HTTPConnection
 
-from connectors.deps import bearer_token
-from connectors.errors import ApiError
-from ventanilla.accounts import service
-from ventanilla.accounts.models import User
+from core.accounts import service
+from core.accounts.models import User
+from core.errors import ApiError
+from core.web.deps import SessionDep, SessionsDep, bearer_token
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -31,14 +30,6 @@ SESSION_COOKIE = "ventanilla_sesion"
 CSRF_COOKIE = "ventanilla_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-
-
-async def get_session(conn: HTTPConnection):  # type: ignore[no-untyped-def]
-    async with conn.app.state.sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 def presented_token(request: Request, authorization: str | None) -> tuple[str | None, bool]:
@@ -52,10 +43,15 @@ def presented_token(request: Request, authorization: str | None) -> tuple[str | 
 
 async def current_user(
     request: Request,
-    session: SessionDep,
+    sessions: SessionsDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> User:
-    """The signed-in user (bearer token or console cookie + CSRF), or 401/403."""
+    """The signed-in user (bearer token or console cookie + CSRF), or 401/403.
+
+    Looked up in a session of its own, closed before the route runs: a console's event stream
+    lives for hours, and a request-scoped session would hold a pooled connection all that time
+    (16 open consoles once starved the citizens' chat turns of connections).
+    """
     token, from_cookie = presented_token(request, authorization)
     if token is None:
         raise ApiError(401, "unauthorized", "Inicia sesión: falta el token de acceso.")
@@ -67,7 +63,8 @@ async def current_user(
                 "csrf",
                 "La página no envió su código de seguridad. Recárgala e intenta de nuevo.",
             )
-    user = await service.user_for_token(session, token)
+    async with sessions() as session:
+        user = await service.user_for_token(session, token)
     if user is None:
         raise ApiError(401, "unauthorized", "Tu sesión no es válida o ya venció. Inicia sesión.")
     for listener in getattr(request.app.state, "account_listeners", []):

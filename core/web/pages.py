@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
-from connectors.errors import ApiError
+from core.errors import ApiError
 
 MEDIA_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 NO_CACHE = {"Cache-Control": "no-cache"}  # pages change with each deploy

@@ -1,0 +1,128 @@
+"""The channel port: what every channel is, and the one normalized shape of what comes in.
+
+A channel is one folder under `connectors/` with a `Channel` subclass and one line in
+`connectors/registry.py`. The channel's router only parses and verifies what its provider sends
+and hands each message to `Gateway.accept` as an `InboundMessage`; everything after that (the
+inbox, the turn, the outbox, retries) is the gateway's. On the way out the gateway asks the
+channel to `send` each stored message for a person, in order; the channel renders it for itself.
+
+What a channel must write: `name`, `label`, `router`, `send`. What it may override: `render`
+(the default turns buttons into a numbered list and cuts long texts for the channel's limit, as
+SMS needs) and `typing`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from fastapi import APIRouter
+
+from core.conversations import Message
+from core.errors import ApiError
+from core.ports import ConversationRef
+from core.protocol import Reply
+
+if TYPE_CHECKING:
+    from connectors.gateway import Gateway
+    from core.bus import Bus
+    from core.settings import Settings
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from a person, normalized: the same shape for every channel."""
+
+    channel: str
+    sender: str
+    text: str
+    payload: str | None = None  # what a clicked button sends to the bot (text is its title)
+    external_id: str | None = None  # the provider's (or client's) message id, for dedup
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class InvalidMessage(ApiError):
+    """A message the gateway refuses (400), with a code for programs and a Spanish text for
+    people. Channels answer it in their own way (an HTTP error, an error frame, a reply)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(400, code, message)
+
+
+class DeliveryError(Exception):
+    """A channel could not hand a message over. `retry`: whether trying again may help (a
+    time-out, a 5xx) or not (the provider refused the recipient)."""
+
+    def __init__(self, reason: str, retry: bool = True):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry = retry
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a channel gets when the gateway starts: built once by the app factory."""
+
+    settings: Settings
+    gateway: Gateway
+    bus: Bus
+
+
+class Channel:
+    name: ClassVar[str]
+    label: ClassVar[str]  # how the consoles name the channel, in Spanish
+    max_text_chars: ClassVar[int | None] = None  # longer texts are split into several messages
+
+    router: APIRouter
+
+    def __init__(self) -> None:
+        self._runtime: Runtime | None = None
+
+    @property
+    def runtime(self) -> Runtime:
+        if self._runtime is None:
+            raise RuntimeError(f"the {self.name} channel has not been started")
+        return self._runtime
+
+    async def start(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    async def stop(self) -> None:
+        return None
+
+    def render(self, reply: Reply) -> list[Reply]:
+        """A message as this channel can show it: here buttons become a numbered list (the
+        person answers with the number or the words) and long texts are split."""
+        text = reply["text"]
+        buttons = reply.get("buttons") or []
+        if buttons:
+            options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, start=1))
+            text = f"{text}\n\n{options}" if text else options
+        return [{"text": part, "buttons": []} for part in split_text(text, self.max_text_chars)]
+
+    async def send(self, conversation: ConversationRef, message: Message) -> None:
+        """Hand one stored message (rendered with `render`) to the provider; DeliveryError when
+        it could not."""
+        raise NotImplementedError
+
+    async def typing(self, conversation: ConversationRef, on: bool) -> None:
+        """Show or hide that the bot is working, where the channel can."""
+        return None
+
+
+def split_text(text: str, limit: int | None) -> list[str]:
+    """`text` in parts of at most `limit` characters, cut at a line or word break when there is
+    one in the second half of the part."""
+    if limit is None or len(text) <= limit:
+        return [text]
+    parts = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        parts.append(rest)
+    return parts

@@ -1,0 +1,239 @@
+"""Turns: each conversation's pending messages, run one at a time, in order, off the request.
+
+A channel's request ends when the message is committed to the inbox (`Gateway.accept`); then
+`submit` makes sure a worker runs that conversation's pending messages. Conversations run in
+parallel, each in its own task; one conversation's messages never do. A turn holds no database
+connection while the bot thinks: it reads in one short session, asks Rasa, and writes the replies
+to the outbox and marks the message done in another, in one transaction.
+
+Rasa failing (down, starting, slow) is retried with backoff; past the last try the person gets an
+apology with the offer of a person, never silence. A gateway that stops in the middle leaves the
+message pending, and the next start runs it (`resume`).
+
+Ordering is per process (`core.locks.LocalLocks`); a cross-process lease can take its place
+through the same `ConversationLocks` interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from connectors.channel import Channel
+from connectors.outbox import Outbox
+from connectors.rasa_client import BotUnavailable, RasaClient
+from core import conversations as store
+from core.locks import ConversationLocks
+from core.ports import ConversationRef, HumanDesk
+from core.protocol import BotRequests, HandoffRequest, Intent, Reply, read_request
+
+log = logging.getLogger(__name__)
+
+REQUEST_HUMAN_PAYLOAD = f"/{Intent.REQUEST_HUMAN}"
+APOLOGY: Reply = {
+    "text": "Perdón, en este momento no puedo responder tu mensaje. Quedó guardado; puedes "
+    "intentarlo de nuevo en unos minutos o, si lo prefieres, te comunico con una persona.",
+    "buttons": [
+        {"title": "Hablar con una persona", "payload": REQUEST_HUMAN_PAYLOAD},
+        {"title": "Intentar más tarde", "payload": "/goodbye"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    retries: int = 3  # after the first attempt
+    first_delay: float = 1.0  # seconds; doubled each time
+    deadline: float = 90.0  # no new attempt starts later than this after the turn began
+
+    def delays(self) -> list[float]:
+        return [self.first_delay * 2**i for i in range(self.retries)]
+
+
+class Stopping(Exception):
+    """The gateway is stopping: the turn is left pending for the next start."""
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rasa: RasaClient,
+        desk: HumanDesk,
+        outbox: Outbox,
+        channels: Mapping[str, Channel],
+        locks: ConversationLocks,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._rasa = rasa
+        self._desk = desk
+        self._outbox = outbox
+        self._channels = channels
+        self._locks = locks
+        self._retry = retry or RetryPolicy()
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._again: set[int] = set()
+        self._watchers: dict[int, set[asyncio.Event]] = {}
+        self._stopping = asyncio.Event()
+
+    # ---------------------------------------------------------------- scheduling
+
+    def submit(self, conversation_id: int) -> None:
+        """Make sure the conversation's pending messages get run (now, or after the current
+        one)."""
+        if self._stopping.is_set():
+            return  # left pending: the next start runs it
+        self._again.add(conversation_id)
+        if conversation_id not in self._workers:
+            task = asyncio.get_running_loop().create_task(
+                self._work(conversation_id), name=f"turns-{conversation_id}"
+            )
+            self._workers[conversation_id] = task
+
+    def watch(self, message_id: int) -> asyncio.Event:
+        """An event set when the turn of an inbound message has run (`unwatch` it after)."""
+        event = asyncio.Event()
+        self._watchers.setdefault(message_id, set()).add(event)
+        return event
+
+    def unwatch(self, message_id: int, event: asyncio.Event) -> None:
+        watchers = self._watchers.get(message_id)
+        if watchers is not None:
+            watchers.discard(event)
+            if not watchers:
+                del self._watchers[message_id]
+
+    async def resume(self) -> int:
+        """At start: run what an earlier process accepted and did not finish."""
+        async with self._sessions() as session:
+            pending = await store.conversations_with_pending_turns(session)
+        for conversation_id in pending:
+            self.submit(conversation_id)
+        if pending:
+            log.info("resuming the pending turns of %d conversation(s)", len(pending))
+        return len(pending)
+
+    async def stop(self, timeout: float) -> None:
+        """Stop taking turns; let those under way finish (or leave them pending) in `timeout`."""
+        self._stopping.set()
+        workers = set(self._workers.values())
+        if workers:
+            await asyncio.wait(workers, timeout=timeout)
+
+    async def _work(self, conversation_id: int) -> None:
+        try:
+            while conversation_id in self._again and not self._stopping.is_set():
+                self._again.discard(conversation_id)
+                while not self._stopping.is_set():
+                    async with self._locks.hold(conversation_id):
+                        ran = await self._run_next(conversation_id)
+                    if ran is None:
+                        break
+                    for event in self._watchers.get(ran, ()):
+                        event.set()
+        except Stopping:
+            pass
+        except Exception:
+            # The database was unreachable, say: the message stays pending; the next message
+            # of the conversation, or the next start, tries again.
+            log.exception("the turns of conversation %s stopped", conversation_id)
+        finally:
+            self._workers.pop(conversation_id, None)
+            self._again.discard(conversation_id)
+
+    # ---------------------------------------------------------------- one turn
+
+    async def _run_next(self, conversation_id: int) -> int | None:
+        """Run the conversation's oldest pending message; its id, or None when there is none."""
+        async with self._sessions() as session:
+            message = await store.next_pending_turn(session, conversation_id)
+            if message is None:
+                return None
+            conversation = await session.get(store.Conversation, conversation_id)
+            assert conversation is not None
+            first = await store.is_first_user_message(session, message)
+            ref, mode = conversation.ref, conversation.mode
+        channel = self._channels.get(ref.channel)
+        if first:
+            await self._desk.conversation_started(ref)
+        if channel is not None:
+            await channel.typing(ref, True)
+        try:
+            replies, status, error = await self._answer(ref, mode, message)
+            async with self._sessions() as session:
+                store.queue_outbound(session, ref.id, replies, reply_to=message.id)
+                await store.finish_turn(session, message.id, status, error)
+                await session.commit()
+            await self._outbox.deliver(ref.id)
+        finally:
+            if channel is not None:
+                await channel.typing(ref, False)
+        return message.id
+
+    async def _answer(
+        self, ref: ConversationRef, mode: store.Mode, message: store.Message
+    ) -> tuple[list[Reply], store.Status, str | None]:
+        if mode == store.Mode.HUMAN:
+            answers = await self._desk.on_user_message(ref, message.text, message.payload)
+            if answers is not None:
+                return answers, store.Status.DONE, None
+            # Nobody holds the conversation any more: the bot answers.
+        try:
+            items = await self._ask_bot(ref, message)
+        except BotUnavailable as exc:
+            log.warning("Rasa did not answer conversation %s: %s", ref.id, exc)
+            if (message.payload or message.text).strip() == REQUEST_HUMAN_PAYLOAD:
+                # The person chose "Hablar con una persona" from the apology: no bot needed.
+                queued = await self._desk.request(
+                    ref, HandoffRequest.from_bot({"reason": "bot_unavailable"})
+                )
+                if queued:
+                    return queued, store.Status.DONE, None
+            return [APOLOGY], store.Status.FAILED, str(exc)[:255] or "bot_unavailable"
+        return await self._carry_out(ref, items), store.Status.DONE, None
+
+    async def _ask_bot(self, ref: ConversationRef, message: store.Message) -> list[dict[str, Any]]:
+        started = time.monotonic()
+        delays = self._retry.delays()
+        while True:
+            if self._stopping.is_set():
+                raise Stopping
+            try:
+                return await self._rasa.send(
+                    ref.key,
+                    message.payload or message.text,
+                    metadata={"channel": ref.channel},
+                )
+            except BotUnavailable:
+                if not delays or time.monotonic() - started + delays[0] > self._retry.deadline:
+                    raise
+                delay = delays.pop(0)
+                try:  # wait, unless the gateway is stopping
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                except TimeoutError:
+                    continue
+                raise Stopping from None
+
+    async def _carry_out(self, ref: ConversationRef, items: list[dict[str, Any]]) -> list[Reply]:
+        """The bot's messages, with its requests to the gateway carried out in place."""
+        replies: list[Reply] = []
+        for item in items:
+            if "custom" not in item:
+                replies.append(item)  # type: ignore[arg-type]
+                continue
+            requests = BotRequests()
+            read_request(item["custom"], requests)
+            if requests.handoff is not None:
+                replies += await self._desk.request(ref, requests.handoff)
+            if requests.csat is not None:
+                await self._desk.record_csat(ref, requests.csat)
+            if requests.callback is not None:
+                await self._desk.record_callback(ref, requests.callback)
+        return replies

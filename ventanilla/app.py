@@ -1,0 +1,174 @@
+"""The app factory: the gateway (FastAPI) with every channel, the consoles and the editors.
+
+This is the top of the house: it wires features that do not know each other. The gateway reaches
+the handoff through `core.ports.HumanDesk`; the handoff reaches the bot and the outbox through
+`BotControl` and `Postman`. Run by the supervisor as `uvicorn ventanilla.app:create_app --factory`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from connectors.bot import RasaBot
+from connectors.channel import Runtime
+from connectors.gateway import Gateway
+from connectors.outbox import DeliveryPolicy, Outbox
+from connectors.rasa_client import RasaClient
+from connectors.registry import build_channels, channel_labels
+from connectors.turns import RetryPolicy, TurnRunner
+from core import db
+from core.accounts.router import router as accounts_router
+from core.bus import create_bus
+from core.errors import install_error_handlers
+from core.locks import LocalLocks
+from core.settings import Settings, get_settings
+from core.web.deps import SettingsDep
+from handoff.console import router as console_router
+from handoff.router import router as handoff_router
+from handoff.service import HandoffService
+from handoff.supervision import router as supervision_router
+from knowledge_base.base import KnowledgeBase, embedder_for, index_path
+from knowledge_base.pages import router as kb_pages_router
+from knowledge_base.router import Indexer
+from knowledge_base.router import router as kb_router
+from knowledge_base.service import Workflow
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    channels = build_channels()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        assert settings.database_url and settings.rasa_url
+        await asyncio.to_thread(db.migrate, settings.database_url)
+        engine = db.create_engine(settings.database_url)
+        sessions = db.session_factory(engine)
+        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+        bus = create_bus(settings.redis_url)
+        await bus.start()
+        locks = LocalLocks()
+        outbox = Outbox(
+            sessions,
+            channels,
+            DeliveryPolicy(
+                attempts=settings.delivery_attempts,
+                first_delay=settings.delivery_retry_seconds,
+            ),
+        )
+        handoff = HandoffService(sessions, settings, RasaBot(rasa), outbox, bus, locks)
+        turns = TurnRunner(
+            sessions,
+            rasa,
+            handoff,
+            outbox,
+            channels,
+            locks,
+            RetryPolicy(
+                retries=settings.turn_retries,
+                first_delay=settings.turn_retry_seconds,
+                deadline=settings.turn_deadline_seconds,
+            ),
+        )
+        gateway = Gateway(sessions, turns, handoff, settings.max_message_chars)
+        app.state.engine = engine
+        app.state.sessions = sessions
+        app.state.rasa = rasa
+        app.state.bus = bus
+        app.state.handoff = handoff
+        app.state.account_listeners = [handoff.on_account]
+        app.state.gateway = gateway
+        app.state.kb_indexer = Indexer(
+            KnowledgeBase(Workflow(sessions), index_path(settings), lambda: embedder_for(settings))
+        )
+        for channel in channels.values():
+            await channel.start(Runtime(settings=settings, gateway=gateway, bus=bus))
+        background = [
+            asyncio.create_task(handoff.run(), name="handoff-tick"),
+            asyncio.create_task(outbox.run(), name="outbox"),
+        ]
+        await turns.resume()
+        yield
+        # Stopping: no new turns; those under way finish or stay pending for the next start.
+        # Loops are stopped, not cancelled: a task cancelled in the middle of a database call
+        # leaves a connection to close after the event loop is gone (aiosqlite hangs there).
+        await turns.stop(timeout=settings.rasa_timeout_seconds + 5)
+        await gateway.drain(timeout=10)
+        await handoff.stop()
+        await outbox.stop()
+        await asyncio.gather(*background)
+        for channel in channels.values():
+            await channel.stop()
+        await bus.close()
+        await rasa.aclose()
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Ventanilla gateway",
+        description="Canales de atención (web chat, REST) frente al asistente Rasa.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.channels = channels
+    install_error_handlers(app)
+    for channel in channels.values():
+        app.include_router(channel.router)
+    for router in (
+        accounts_router,
+        handoff_router,
+        supervision_router,
+        kb_router,
+        kb_pages_router,
+        console_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/api/channels", tags=["channels"], summary="Channel codes and their names")
+    async def list_channels() -> dict[str, str]:
+        return channel_labels()
+
+    @app.get(
+        "/health", tags=["health"], summary="200 only when gateway, Rasa and actions are ready"
+    )
+    async def health(settings: SettingsDep) -> JSONResponse:
+        checks = {
+            "database": await _database_ready(app),
+            "rasa": await app.state.rasa.ready(),
+            "action_server": await _action_server_ready(settings.action_server_health_url),
+        }
+        ok = all(checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", "checks": checks},
+            status_code=200 if ok else 503,
+        )
+
+    return app
+
+
+async def _database_ready(app: FastAPI) -> bool:
+    try:
+        async with app.state.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+async def _action_server_ready(url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=3) as client:
+            response = await client.get(url)
+        return response.status_code == 200
+    except httpx.HTTPError:
+        return False
