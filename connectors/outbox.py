@@ -77,27 +77,27 @@ class Outbox:
                 pending = await store.pending_outbound(session, conversation_id, utcnow())
             pending = await self._claim(pending)
             channel = self._channels.get(ref.channel)
+            tried: list[int] = []
             sent: list[int] = []
-            failed: int | None = None
             try:
                 for message in pending:
+                    tried.append(message.id)
                     try:
                         if channel is None:
                             raise DeliveryError(f"canal desconocido: {ref.channel}", retry=False)
                         await channel.send(ref, message)
                     except DeliveryError as exc:
-                        failed = message.id
-                        await self._failed(message, exc.reason, exc.retry)
-                        break
+                        if await self._failed(message, exc.reason, exc.retry):
+                            break  # tried again later; the ones after it wait behind it
+                        continue  # failed for good: it no longer holds the others back
                     except Exception as exc:  # a bug in a channel must not stop the others
                         log.exception("channel %s failed on message %s", ref.channel, message.id)
-                        failed = message.id
-                        await self._failed(message, f"{type(exc).__name__}: {exc}", retry=True)
-                        break
+                        if await self._failed(message, f"{type(exc).__name__}: {exc}", True):
+                            break
+                        continue
                     sent.append(message.id)
             finally:
-                untried = [m.id for m in pending if m.id not in sent and m.id != failed]
-                await self._settle(sent, untried)
+                await self._settle(sent, [m.id for m in pending if m.id not in tried])
 
     async def _claim(self, pending: list[store.Message]) -> list[store.Message]:
         """The longest first run of `pending` this process could claim for a lease."""
@@ -142,10 +142,12 @@ class Outbox:
                 )
             await session.commit()
 
-    async def _failed(self, message: store.Message, reason: str, retry: bool) -> None:
+    async def _failed(self, message: store.Message, reason: str, retry: bool) -> bool:
+        """Record a failed attempt; True when the message will be tried again."""
         attempts = message.attempts + 1
+        again = retry and attempts < self._policy.attempts
         async with self._sessions() as session:
-            if retry and attempts < self._policy.attempts:
+            if again:
                 retry_at = utcnow() + timedelta(seconds=self._policy.delay(attempts))
                 await store.mark_retry(session, message.id, attempts, retry_at, reason)
                 log.warning(
@@ -160,6 +162,7 @@ class Outbox:
                     reason,
                 )
             await session.commit()
+        return again
 
     async def _deliver_safely(self, conversation_id: int) -> None:
         try:
