@@ -2,9 +2,10 @@
 
 Two topics carry everything:
 
-* ``deliver`` — ``{"conversation_id", "channel", "sender", "messages": [...]}``: messages sent to a
-  user outside their own turn (an agent's reply, a queue notice, the bot taking over again). The
-  process that holds the user's socket delivers them.
+* ``deliver`` — a channel's frames for the connections some gateway process holds; the web chat
+  publishes ``{"channel": "webchat", "sender", "frames": [...]}`` (messages, typing) and the
+  process that holds the person's sockets hands them over. What is published here was already
+  committed to the outbox: the bus only reaches the right process.
 * ``console`` — ``{"type": "queue" | "conversation" | "presence", "campaign", "handoff_id"}``:
   something changed; the consoles fetch what they show again.
 

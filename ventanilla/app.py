@@ -32,6 +32,7 @@ from core.locks import LocalLocks
 from core.settings import Settings, get_settings
 from core.web.deps import SettingsDep
 from handoff.console import router as console_router
+from handoff.deliveries import router as deliveries_router
 from handoff.router import router as handoff_router
 from handoff.service import HandoffService
 from handoff.supervision import router as supervision_router
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         handoff_router,
         supervision_router,
+        deliveries_router,
         kb_router,
         kb_pages_router,
         console_router,
