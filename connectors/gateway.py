@@ -99,10 +99,14 @@ class Gateway:
         message_id = accepted.message.id
         event = self.turns.watch(message_id)
         try:
-            async with self._sessions() as session:
-                message = await session.get(store.Message, message_id)
-                assert message is not None
-                finished = message.status != store.Status.PENDING
+            finished = False
+            if accepted.duplicate:  # its turn may have run long ago
+                async with self._sessions() as session:
+                    message = await session.get(store.Message, message_id)
+                    assert message is not None
+                    finished = message.status != store.Status.PENDING
+            # A new message's turn cannot have run yet: `accept` returned without giving the
+            # event loop a chance to start it, and the watch above is in place before it does.
             if not finished:
                 try:
                     await asyncio.wait_for(event.wait(), timeout)

@@ -153,11 +153,10 @@ class TurnRunner:
     async def _run_next(self, conversation_id: int) -> int | None:
         """Run the conversation's oldest pending message; its id, or None when there is none."""
         async with self._sessions() as session:
-            message = await store.next_pending_turn(session, conversation_id)
-            if message is None:
+            found = await store.next_pending_turn(session, conversation_id)
+            if found is None:
                 return None
-            conversation = await session.get(store.Conversation, conversation_id)
-            assert conversation is not None
+            message, conversation = found
             first = await store.is_first_user_message(session, message)
             ref, mode = conversation.ref, conversation.mode
         channel = self._channels.get(ref.channel)

@@ -200,10 +200,13 @@ async def is_first_user_message(session: AsyncSession, message: Message) -> bool
     return result.scalar_one_or_none() == message.id
 
 
-async def next_pending_turn(session: AsyncSession, conversation_id: int) -> Message | None:
-    """The oldest message of the conversation whose turn has not run yet."""
+async def next_pending_turn(
+    session: AsyncSession, conversation_id: int
+) -> tuple[Message, Conversation] | None:
+    """The oldest message of the conversation whose turn has not run yet, with the conversation."""
     result = await session.execute(
-        select(Message)
+        select(Message, Conversation)
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Message.conversation_id == conversation_id,
             Message.author == Author.USER,
@@ -212,7 +215,8 @@ async def next_pending_turn(session: AsyncSession, conversation_id: int) -> Mess
         .order_by(Message.id)
         .limit(1)
     )
-    return result.scalar_one_or_none()
+    row = result.first()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def conversations_with_pending_turns(session: AsyncSession) -> list[int]:
