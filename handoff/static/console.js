@@ -6,7 +6,7 @@ import {
   contextBlock, dateTime, duration, el, fillSelect, label, liveEvents, messageItem,
   noteItem, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage, startTicking,
   tickElement, trackActivity,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const POLL_MS = 10000;
 const MAX_SUGGESTIONS = 8;

@@ -5,7 +5,7 @@ import {
   ApiError, CHANNEL_LABELS, DASH, PRIORITY_LABELS, STATUS_LABELS, announce, api, contextBlock,
   dateTime, duration, el, fillSelect, label, messageItem, noteItem, queryString, setChildren, showError,
   startPage,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const ENDPOINT = "/api/handoff/transcripts";
 const FIELDS = ["campaign", "date_from", "date_to", "channel", "disposition", "q"];
