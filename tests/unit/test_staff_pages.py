@@ -100,3 +100,7 @@ def test_the_shared_files_are_served_once_and_templates_not_at_all(client: TestC
         "/static/missing.js",
     ):
         assert client.get(path).status_code == 404, path
+
+
+def test_the_channels_names_come_from_the_registry(client: TestClient) -> None:
+    assert client.get("/api/channels").json() == {"webchat": "Chat web", "rest": "API REST"}
