@@ -1,4 +1,4 @@
-"""The staff pages as the gateway serves them: one shell, and the files each page loads.
+"""The staff pages as the gateway serves them: one shell, the files each page loads, packaging.
 
 The app is built but not started (no lifespan): pages and static files need no database.
 """
@@ -6,13 +6,15 @@ The app is built but not started (no lifespan): pages and static files need no d
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 from fastapi.testclient import TestClient
 
-from core.settings import Settings
+from core.settings import PROJECT_ROOT, Settings
 from ventanilla.app import create_app
 
 # URL → (title without « — Ventanilla», the header's section)
@@ -104,3 +106,22 @@ def test_the_shared_files_are_served_once_and_templates_not_at_all(client: TestC
 
 def test_the_channels_names_come_from_the_registry(client: TestClient) -> None:
     assert client.get("/api/channels").json() == {"webchat": "Chat web", "rest": "API REST"}
+
+
+def test_package_data_lists_every_file_the_app_reads_that_is_not_python() -> None:
+    config = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    listed: set[Path] = set()
+    for package, patterns in config["tool"]["setuptools"]["package-data"].items():
+        folder = PROJECT_ROOT.joinpath(*package.split("."))
+        for pattern in patterns:
+            listed.update(path for path in folder.glob(pattern) if path.is_file())
+    needed = {
+        path
+        for top in ("core", "connectors", "handoff", "knowledge_base", "actions", "ventanilla")
+        for path in (PROJECT_ROOT / top).rglob("*")
+        if path.is_file()
+        and path.suffix not in (".py", ".pyc")
+        and "__pycache__" not in path.parts
+        and not (path.name == "README.md" and (path.parent / "__init__.py").exists())
+    }
+    assert needed - listed == set()
