@@ -1,13 +1,17 @@
-"""The consoles' pages: agent console, supervisor dashboard, reports (static files + the API)."""
+"""The consoles' pages: agent console, supervisor dashboard, transcripts, monthly report.
+
+Templates in handoff/templates/ inside the staff pages' shell (core/web/pages.py), their scripts in
+handoff/static/ (served at /consola/static); everything they show comes from the handoff's API.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from core.web.pages import static_pages
+from core.web.pages import staff_pages
 
-router = static_pages(
-    Path(__file__).parent / "static",
+router = staff_pages(
+    Path(__file__).parent,
     {
         "/consola": "console.html",
         "/supervision": "dashboard.html",

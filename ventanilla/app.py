@@ -31,6 +31,7 @@ from core.errors import install_error_handlers
 from core.locks import LocalLocks
 from core.settings import Settings, get_settings
 from core.web.deps import SettingsDep
+from core.web.pages import shared_static
 from handoff.console import router as console_router
 from handoff.deliveries import router as deliveries_router
 from handoff.router import router as handoff_router
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kb_router,
         kb_pages_router,
         console_router,
+        shared_static,
     ):
         app.include_router(router)
 

@@ -2,11 +2,11 @@
 // replies with canned responses, internal notes, transfer and close. Live through SSE + polling.
 
 import {
-  ApiError, PRIORITY_LABELS, STATUS_LABELS, CHANNEL_LABELS, announce, api, coalesce,
+  ApiError, PRIORITY_LABELS, STATUS_LABELS, announce, api, channelLabels, coalesce,
   contextBlock, dateTime, duration, el, fillSelect, label, liveEvents, messageItem,
   noteItem, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage, startTicking,
   tickElement, trackActivity,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const POLL_MS = 10000;
 const MAX_SUGGESTIONS = 8;
@@ -18,6 +18,7 @@ const state = {
   me: null,
   isAgent: false,
   campaigns: {},
+  channels: {}, // code → name, from GET /api/channels
   dispositions: {},
   canned: [],
   queue: [],
@@ -177,7 +178,7 @@ function entryItem(entry, kind) {
   );
   const meta = el("div", { class: "item-meta" },
     el("span", { text: entry.sender }),
-    el("span", { text: label(CHANNEL_LABELS, entry.channel) }),
+    el("span", { text: label(state.channels, entry.channel) }),
     entry.waiting_seconds !== undefined ? waitLabel(entry) : null,
     kind === "queue" && entry.status === "waiting" && entry.position ? el("span", { text: `Lugar ${entry.position}` }) : null,
     kind === "queue" && entry.status === "offered" ? el("span", { text: `Ofrecida a ${entry.offered_to || "otra persona"}` }) : null,
@@ -347,7 +348,7 @@ function renderConversation() {
   else wait.textContent = duration(c.waiting_seconds);
   setChildren(dom.convMeta,
     el("span", {}, "Usuario: ", el("strong", { testid: "conv-sender", text: c.sender })),
-    el("span", {}, "Canal: ", el("strong", { text: label(CHANNEL_LABELS, c.channel) })),
+    el("span", {}, "Canal: ", el("strong", { text: label(state.channels, c.channel) })),
     el("span", {}, "Prioridad: ", el("strong", { text: label(PRIORITY_LABELS, c.priority) })),
     el("span", {}, "Estado: ", el("strong", { testid: "conv-status", text: label(STATUS_LABELS, c.status) })),
     el("span", {}, live ? "Espera: " : "Esperó: ", wait),
@@ -668,12 +669,14 @@ const scheduleConversation = coalesce(() => refreshConversation(), 300);
 // ---------------------------------------------------------------- start / stop
 
 async function loadReference() {
-  const [campaigns, dispositions, cannedList] = await Promise.all([
+  const [campaigns, dispositions, cannedList, channels] = await Promise.all([
     api("/api/handoff/campaigns"),
     api("/api/handoff/dispositions"),
     api("/api/handoff/canned").catch(() => []),
+    channelLabels(),
   ]);
   state.campaigns = campaigns || {};
+  state.channels = channels;
   state.dispositions = dispositions || {};
   state.canned = cannedList || [];
 }

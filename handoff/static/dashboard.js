@@ -4,7 +4,7 @@
 import {
   ApiError, CHART_COLORS, DASH, api, barChart, clock, coalesce, count, duration, el, liveEvents,
   percent, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage, startTicking, tickElement,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const REFRESH_MS = 15000;
 const ALL = "__all__";

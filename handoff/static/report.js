@@ -3,7 +3,7 @@
 import {
   ApiError, CHART_COLORS, api, barChart, count, duration, el, localDate, percent,
   queryString, setChildren, showError, startPage,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const ENDPOINT = "/api/handoff/reports/monthly";
 const ALL = "__all__";

@@ -2,17 +2,17 @@
 // CSV / JSON export links with the same filters.
 
 import {
-  ApiError, CHANNEL_LABELS, DASH, PRIORITY_LABELS, STATUS_LABELS, announce, api, contextBlock,
+  ApiError, DASH, PRIORITY_LABELS, STATUS_LABELS, announce, api, channelLabels, contextBlock,
   dateTime, duration, el, fillSelect, label, messageItem, noteItem, queryString, setChildren, showError,
   startPage,
-} from "./staff.js";
+} from "/static/staff.js";
 
 const ENDPOINT = "/api/handoff/transcripts";
 const FIELDS = ["campaign", "date_from", "date_to", "channel", "disposition", "q"];
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 const dom = {};
-const state = { campaigns: {}, dispositions: {}, openId: null, reveal: false, searchSeq: 0, viewSeq: 0, opener: null };
+const state = { campaigns: {}, channels: {}, dispositions: {}, openId: null, reveal: false, searchSeq: 0, viewSeq: 0, opener: null };
 
 function campaignName(code) {
   return state.campaigns[code] || code;
@@ -89,7 +89,7 @@ function renderResults(data) {
     })),
     el("td", { class: "text", text: dateTime(r.created_at) }),
     el("td", { class: "text", text: campaignName(r.campaign) }),
-    el("td", { class: "text", text: label(CHANNEL_LABELS, r.channel) }),
+    el("td", { class: "text", text: label(state.channels, r.channel) }),
     el("td", { class: "text", text: r.sender }),
     el("td", { class: "text", text: label(STATUS_LABELS, r.status) }),
     el("td", { class: "text", text: label(state.dispositions, r.disposition) }),
@@ -133,7 +133,7 @@ function renderTranscript(c) {
   dom.viewerTitle.textContent = `Transcripción #${c.id} · ${campaignName(c.campaign)}`;
   setChildren(dom.viewerMeta,
     el("span", {}, "Usuario: ", el("strong", { testid: "conv-sender", text: c.sender })),
-    el("span", {}, "Canal: ", el("strong", { text: label(CHANNEL_LABELS, c.channel) })),
+    el("span", {}, "Canal: ", el("strong", { text: label(state.channels, c.channel) })),
     el("span", {}, "Prioridad: ", el("strong", { text: label(PRIORITY_LABELS, c.priority) })),
     el("span", {}, "Estado: ", el("strong", { testid: "conv-status", text: label(STATUS_LABELS, c.status) })),
     el("span", {}, "Cierre: ", el("strong", { text: label(state.dispositions, c.disposition) })),
@@ -164,16 +164,18 @@ function closeViewer() {
 }
 
 async function loadOptions(me) {
-  const [campaigns, dispositions] = await Promise.all([
+  const [campaigns, dispositions, channels] = await Promise.all([
     api("/api/handoff/campaigns"),
     api("/api/handoff/dispositions"),
+    channelLabels(),
   ]);
   state.campaigns = campaigns || {};
+  state.channels = channels;
   state.dispositions = dispositions || {};
   const scope = me.role === "supervisor" && me.campaigns && me.campaigns.length ? me.campaigns : null;
   const campaignOptions = Object.entries(state.campaigns).filter(([code]) => !scope || scope.includes(code));
   fillSelect(dom.campaign, campaignOptions, { placeholder: "Todas" });
-  fillSelect(dom.channel, CHANNEL_LABELS, { placeholder: "Todos" });
+  fillSelect(dom.channel, state.channels, { placeholder: "Todos" });
   fillSelect(dom.disposition, state.dispositions, { placeholder: "Todos" });
 }
 

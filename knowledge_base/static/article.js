@@ -6,7 +6,7 @@
 import {
   api, dateTime, el, errorText, fillSelect, replaceChildrenKeepFocus, setChildren,
   startPage,
-} from "/consola/static/staff.js";
+} from "/static/staff.js";
 import {
   API, ARTICLE_ID, ARTICLE_STATUS, CAMPAIGNS, ROLES, articleUrl, say, sectionNav,
   signedOutError, slugify, wirePreview,

@@ -1,7 +1,7 @@
 // Ventanilla — the editors' article list (/editores): search, filters by status and campaign,
 // "Nuevo artículo", and the "what would the bot answer" preview.
 
-import { api, dateTime, el, fillSelect, queryString, setChildren, startPage } from "/consola/static/staff.js";
+import { api, dateTime, el, fillSelect, queryString, setChildren, startPage } from "/static/staff.js";
 import {
   API, ARTICLE_STATUS, CAMPAIGNS, ROLES, articleUrl, campaignName, say, sectionNav,
   signedOutError, statusBadge, wirePreview,

@@ -1,9 +1,9 @@
 // Ventanilla — shared pieces of the editors' pages (/editores): campaigns, statuses, the section
 // navigation, messages and the "what would the bot answer" preview.
-// The staff pages' helpers (sign-in, API with CSRF, DOM building) come from /consola/static/staff.js.
+// The staff pages' helpers (sign-in, API with CSRF, DOM building) come from /static/staff.js.
 // Texts for people are in Spanish (es-MX). Data only ever reaches the page as textContent.
 
-import { ApiError, api, el, errorText, setChildren } from "/consola/static/staff.js";
+import { ApiError, api, el, errorText, setChildren } from "/static/staff.js";
 
 export const ROLES = ["editor", "admin"];
 export const API = "/api/kb";

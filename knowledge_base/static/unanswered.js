@@ -1,7 +1,7 @@
 // Ventanilla — unanswered questions (/editores/sin-respuesta): groups by meaning, the most asked
 // first; "Crear borrador" asks for the new article's id, title and campaign and opens it.
 
-import { api, count, el, errorText, fillSelect, setChildren, startPage } from "/consola/static/staff.js";
+import { api, count, el, errorText, fillSelect, setChildren, startPage } from "/static/staff.js";
 import {
   API, ARTICLE_ID, CAMPAIGNS, ROLES, articleUrl, say, sectionNav, signedOutError, slugify,
 } from "./kb.js";

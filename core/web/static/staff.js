@@ -180,7 +180,6 @@ export const STATUS_LABELS = {
   abandoned: "Abandonada",
   expired: "Vencida (regresó al bot)",
 };
-export const CHANNEL_LABELS = { webchat: "Chat web", rest: "API REST" };
 export const AUTHOR_LABELS = { user: "Usuario", bot: "Ventanilla (bot)", agent: "Agente" };
 export const ROLE_LABELS = { agent: "Agente", supervisor: "Supervisión", admin: "Administración", editor: "Edición" };
 export const DASH = "—";
@@ -188,6 +187,23 @@ export const DASH = "—";
 export function label(map, code) {
   if (code === null || code === undefined || code === "") return DASH;
   return map[code] || code;
+}
+
+let channelNames = null;
+
+/**
+ * The channels' names by code ({webchat: "Chat web", …}) from GET /api/channels, the gateway's
+ * channel registry: asked once per page load (again only after a failure, which gives {}: then
+ * label() shows the raw code).
+ */
+export function channelLabels() {
+  if (!channelNames) {
+    channelNames = api("/api/channels").then((names) => names || {}, () => {
+      channelNames = null;
+      return {};
+    });
+  }
+  return channelNames;
 }
 
 const pad = (n) => String(n).padStart(2, "0");
