@@ -2,8 +2,9 @@
 // today's handoffs by hour. Refreshed by the live events (SSE) and every 15 s.
 
 import {
-  ApiError, CHART_COLORS, DASH, api, barChart, clock, coalesce, count, duration, el, liveEvents,
-  percent, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage, startTicking, tickElement,
+  ApiError, CHART_COLORS, DASH, api, barChart, channelLabels, clock, coalesce, count, dateTime, duration,
+  el, label, liveEvents, percent, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage,
+  startTicking, tickElement,
 } from "/static/staff.js";
 
 const REFRESH_MS = 15000;
@@ -119,13 +120,31 @@ function renderHourly(hours) {
   }
 }
 
+function renderFailed(rows, channels) {
+  replaceChildrenKeepFocus(dom.failedRows, rows.length
+    ? rows.map((r) => el("tr", { testid: `failed-${r.id}` },
+      el("td", { text: dateTime(r.failed_at || r.created_at) }),
+      el("td", { text: label(channels, r.channel) }),
+      el("td", { text: r.sender }),
+      el("td", { class: "text", text: r.text }),
+      el("td", { class: "text", text: r.error || DASH }),
+      el("td", { text: count(r.attempts) }),
+    ))
+    : [el("tr", {}, el("td", { colSpan: 6, class: "text", text: "Ningún mensaje sin entregar." }))]);
+}
+
 async function refresh() {
   const mine = ++seq;
   try {
-    const data = await api("/api/handoff/dashboard");
+    const [data, failed, channels] = await Promise.all([
+      api("/api/handoff/dashboard"),
+      api("/api/handoff/deliveries/failed", { query: { limit: 50 } }),
+      channelLabels(),
+    ]);
     if (mine !== seq) return;
     showError(dom.error, null);
     render(data);
+    renderFailed(failed || [], channels);
   } catch (error) {
     if (mine === seq && !(error instanceof ApiError && error.status === 401)) showError(dom.error, error);
   }
@@ -151,7 +170,7 @@ function start() {
 for (const [key, id] of Object.entries({
   head: "dash-head", rows: "dash-rows", total: "dash-total", updated: "dash-updated",
   period: "dash-period", error: "dash-error", refresh: "dash-refresh", chart: "hourly-chart",
-  chartError: "chart-error", hourlyRows: "hourly-rows",
+  chartError: "chart-error", hourlyRows: "hourly-rows", failedRows: "failed-rows",
 })) dom[key] = document.getElementById(id);
 
 startPage({ page: "supervision", roles: ["supervisor", "admin"], start });

@@ -7,6 +7,7 @@ supervisor's figures in /supervision are compared with figures computed from the
 from __future__ import annotations
 
 import sqlite3
+import time as pytime
 from datetime import UTC, datetime, time
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,40 @@ def test_supervisor_searches_transcripts_and_reads_the_monthly_report(
         cell = page.get_by_test_id(f"rep-__all__-{field}")
         expect(cell).to_have_attribute("data-value", str(rows[-1][field]), timeout=UI_TIMEOUT_MS)
     assert page.js_errors == [] and page.dialogs == []
+
+
+def test_the_dashboard_lists_a_message_that_could_not_be_delivered(
+    system: RunningSystem, new_page: Any
+) -> None:
+    """A message for a conversation whose channel this gateway does not have ("fax") is failed
+    by the outbox's loop at once; supervisors see it on /supervision, with the NSS masked."""
+    database = Path(system.env["VENTANILLA_VAR_DIR"]) / "ventanilla.db"
+    now = datetime.now(UTC).isoformat()
+    with sqlite3.connect(database) as connection:
+        conversation = connection.execute(
+            "INSERT INTO conversations (key, channel, sender, mode, created_at) "
+            "VALUES (?, 'fax', '+52 55 8765 4321', 'bot', ?)",
+            (f"fax-{now}", now),
+        ).lastrowid
+        connection.execute(
+            "INSERT INTO messages (conversation_id, author, text, buttons, created_at, status) "
+            "VALUES (?, 'agent', 'Su NSS 12345678901 quedó registrado.', '[]', ?, 'pending')",
+            (conversation, now),
+        )
+    create_user(system, "fidel.supervisa", "supervisor")
+    for _ in range(100):  # the outbox's loop comes by every second
+        with sqlite3.connect(database) as connection:
+            [status] = connection.execute(
+                "SELECT status FROM messages WHERE conversation_id = ?", (conversation,)
+            ).fetchone()
+        if status == "failed":
+            break
+        pytime.sleep(0.1)
+    assert status == "failed"
+    page = new_page()
+    sign_in(page, f"{system.base_url}/supervision", "fidel.supervisa")
+    table = page.get_by_test_id("failed-table")
+    expect(table).to_contain_text("canal desconocido: fax", timeout=UI_TIMEOUT_MS)
+    expect(table).to_contain_text("quedó registrado.")
+    assert "12345678901" not in table.inner_text() and "8765 4321" not in table.inner_text()
+    assert page.js_errors == []
