@@ -165,7 +165,15 @@ class TurnRunner:
         if channel is not None:
             await channel.typing(ref, True)
         try:
-            replies, status, error = await self._answer(ref, mode, message)
+            try:
+                replies, status, error = await self._answer(ref, mode, message)
+            except Stopping:
+                raise
+            except Exception as exc:
+                # A bug, or the handoff's database call failing: the person is not left in
+                # silence, and this message does not block the ones after it on every retry.
+                log.exception("the turn of message %s failed", message.id)
+                replies, status, error = [APOLOGY], store.Status.FAILED, type(exc).__name__
             async with self._sessions() as session:
                 store.queue_outbound(session, ref.id, replies, reply_to=message.id)
                 await store.finish_turn(session, message.id, status, error)

@@ -325,3 +325,23 @@ async def test_a_message_claimed_by_another_process_is_not_sent_twice(house: Hou
         await session.commit()
     await house.outbox.deliver(accepted.conversation.id)
     assert house.sent_to("ana") == []
+
+
+async def test_a_turn_that_breaks_is_apologized_for_and_does_not_block_the_next(
+    house: House,
+) -> None:
+    async def broken(conversation: ConversationRef, request: HandoffRequest) -> list[Reply]:
+        raise RuntimeError("la fila no responde")
+
+    house.desk.request = broken  # type: ignore[method-assign]
+    house.rasa.reply = lambda t: (
+        [{"custom": {"ventanilla": {"handoff": {"campaign": "pensionados"}}}}]
+        if t == "una persona"
+        else [{"text": f"eco: {t}"}]
+    )
+    await house.send("ana", "una persona")
+    await house.send("ana", "hola")
+    await house.settle()
+    sent = house.sent_to("ana")
+    assert "no puedo responder" in sent[0] and sent[1:] == ["eco: hola"]
+    assert [s for a, _, s in await house.statuses() if a == "user"] == ["failed", "done"]
