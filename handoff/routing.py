@@ -12,14 +12,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-PRIORITIES = {"urgent": 3, "high": 2, "normal": 1}
+from core.protocol import Priority
+
+PRIORITIES = {Priority.URGENT: 3, Priority.HIGH: 2, Priority.NORMAL: 1}
 
 
 @dataclass(frozen=True)
 class Waiting:
     conversation_id: int
     campaign: str
-    priority: str
+    priority: Priority
     enqueued_at: datetime
 
 

@@ -27,7 +27,7 @@ from core.db import utcnow
 from core.errors import ApiError
 from core.web.deps import SessionDep
 from handoff import metrics
-from handoff.models import Callback, Handoff, HandoffEvent
+from handoff.models import Callback, CallbackStatus, EventKind, Handoff, HandoffEvent
 from handoff.privacy import mask_sender, mask_text
 from handoff.router import StaffUser, SupervisorUser
 from handoff.service import can_see
@@ -51,7 +51,7 @@ async def _events(session: AsyncSession, since: datetime, until: datetime) -> li
     """Events in [since, until], plus every agent's latest presence (it may be older)."""
     latest_status = (
         select(func.max(HandoffEvent.id))
-        .where(HandoffEvent.kind == "agent_status")
+        .where(HandoffEvent.kind == EventKind.AGENT_STATUS)
         .group_by(HandoffEvent.agent)
     )
     result = await session.execute(
@@ -302,7 +302,7 @@ async def monthly(
 async def callbacks(user: StaffUser, session: SessionDep) -> list[dict[str, Any]]:
     result = await session.execute(
         select(Callback)
-        .where(Callback.campaign.in_(_scope(user)), Callback.status == "pending")
+        .where(Callback.campaign.in_(_scope(user)), Callback.status == CallbackStatus.PENDING)
         .order_by(Callback.id)
     )
     rows = list(result.scalars())
