@@ -1,4 +1,7 @@
-"""The consoles' pages: agent console, supervisor dashboard, reports (static files + the API)."""
+"""The consoles' pages: agent console, supervisor dashboard, reports (static files + the API).
+
+Mounted by the app factory (ventanilla/app.py) at /consola and /supervision.
+"""
 
 from __future__ import annotations
 

@@ -16,8 +16,11 @@ Definitions (handoff/README.md, shared/reference/DOMAIN.md). Clocks start at the
 * CSAT = share of 4–5 among the survey answers (1–5).
 
 Flow figures count the events of a period; live figures (waiting, longest wait, agents) replay
-every event up to `now`. A rate is None when its denominator is 0, never 0 %. Naive timestamps
-(SQLite gives them back) are read as UTC.
+every event up to `now`. A rate is None when its denominator is 0, never 0 %.
+
+Called by the supervisors' API (supervision.py) with `handoff_events` rows, whose timestamps are
+timezone-aware (`core.db.UtcDateTime`). An `Event` built by hand (tests, imports) may carry a
+naive timestamp, and a caller may pass naive `now`/`since`: those are read as UTC (`_aware`).
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ class MonthlyRow:
 
 
 def _aware(moment: datetime) -> datetime:
+    """A caller's naive moment read as UTC (database rows are aware already)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 

@@ -4,6 +4,8 @@
   Waiting never lifts a conversation above a higher level: an urgent one is always taken first.
 * Assignment: among the available agents with the campaign's skill and room for one more
   conversation, the least loaded; ties go to the one who has been idle longest.
+
+Used by the ticker (offers), the desk ("tomar siguiente") and queries.py (places in the queue).
 """
 
 from __future__ import annotations
