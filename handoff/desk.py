@@ -141,7 +141,14 @@ class Desk:
         """Turn an offer down: back to the queue, offered to someone else (never to `user`)."""
         async with self._context.sessions() as session:
             handoff = await visible(session, user, handoff_id)
-            await withdraw_offer(self._context, session, handoff, user.username, why="declined")
+            await withdraw_offer(
+                self._context,
+                session,
+                handoff,
+                user.username,
+                EventKind.OFFER_DECLINED,
+                why="declined",
+            )
 
     async def reply(self, user: User, handoff_id: int, text: str) -> store.Message:
         """The assigned agent's message to the user (`/codigo` expands a canned response)."""

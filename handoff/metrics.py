@@ -18,6 +18,10 @@ Definitions (handoff/README.md, shared/reference/DOMAIN.md). Clocks start at the
 Flow figures count the events of a period; live figures (waiting, longest wait, agents) replay
 every event up to `now`. A rate is None when its denominator is 0, never 0 %.
 
+Offers (`offered`, `offer_expired`, `offer_declined`) count in no figure; the live replay only reads
+them as "still waiting". Before `offer_declined` existed a decline was written as `offer_expired`
+with detail.why = "declined": a count of offers not accepted in time must leave those out.
+
 Called by the supervisors' API (supervision.py) with `handoff_events` rows, whose timestamps are
 timezone-aware (`core.db.UtcDateTime`). An `Event` built by hand (tests, imports) may carry a
 naive timestamp, and a caller may pass naive `now`/`since`: those are read as UTC (`_aware`).
@@ -44,7 +48,7 @@ DEFAULT_THRESHOLD_SECONDS = 60
 
 # Queue events that leave a handoff waiting, and those that take it out of the queue for good.
 _QUEUE_ENTRY = (EventKind.QUEUED, EventKind.TRANSFERRED)
-_OFFER = (EventKind.OFFERED, EventKind.OFFER_EXPIRED)
+_OFFER = (EventKind.OFFERED, EventKind.OFFER_EXPIRED, EventKind.OFFER_DECLINED)
 _ENDED = (EventKind.ABANDONED, EventKind.EXPIRED, EventKind.CLOSED)
 
 

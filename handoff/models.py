@@ -56,7 +56,8 @@ class EventKind(StrEnum):
     HANDOFF_UNAVAILABLE = "handoff_unavailable"
     QUEUED = "queued"
     OFFERED = "offered"
-    OFFER_EXPIRED = "offer_expired"
+    OFFER_EXPIRED = "offer_expired"  # not accepted in time, or the agent went away or offline
+    OFFER_DECLINED = "offer_declined"  # the agent turned it down
     ASSIGNED = "assigned"
     FIRST_RESPONSE = "first_response"
     TRANSFERRED = "transferred"

@@ -94,7 +94,9 @@ async def change_status(
                 )
             )
             for handoff in result.scalars():
-                await withdraw_offer(context, session, handoff, username, why="offer_expired")
+                await withdraw_offer(
+                    context, session, handoff, username, EventKind.OFFER_EXPIRED, why=status
+                )
         await session.commit()
     await events.console(context, ConsoleUpdate.PRESENCE, agent=username)
     return True

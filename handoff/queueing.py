@@ -32,6 +32,7 @@ async def withdraw_offer(
     session: AsyncSession,
     handoff: Handoff,
     agent: str,
+    kind: Literal[EventKind.OFFER_EXPIRED, EventKind.OFFER_DECLINED],
     why: str,
 ) -> None:
     """Back to waiting, `agent` added to those who will not be offered it again."""
@@ -53,7 +54,7 @@ async def withdraw_offer(
     if not won(result):
         await session.rollback()
         return
-    events.record_for(session, EventKind.OFFER_EXPIRED, handoff, agent=agent, detail={"why": why})
+    events.record_for(session, kind, handoff, agent=agent, detail={"why": why})
     await session.commit()
     await session.refresh(handoff)
     await events.console(context, ConsoleUpdate.QUEUE, handoff)

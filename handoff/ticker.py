@@ -115,7 +115,12 @@ class Ticker:
         for handoff in result.scalars().all():
             assert handoff.offered_to is not None
             await withdraw_offer(
-                self._context, session, handoff, handoff.offered_to, why="offer_expired"
+                self._context,
+                session,
+                handoff,
+                handoff.offered_to,
+                EventKind.OFFER_EXPIRED,
+                why="timeout",
             )
 
     async def _mark_idle(self, session: AsyncSession, seen_before: datetime) -> None:

@@ -88,9 +88,14 @@ class Harness:
             return result.scalars().all()[-1]
 
     async def kinds(self) -> list[str]:
+        return [event.kind for event in await self.events()]
+
+    async def events(self, kind: str | None = None) -> list[HandoffEvent]:
         async with self.sessions() as session:
-            result = await session.execute(select(HandoffEvent.kind).order_by(HandoffEvent.id))
-            return list(result.scalars())
+            query = select(HandoffEvent).order_by(HandoffEvent.id)
+            if kind is not None:
+                query = query.where(HandoffEvent.kind == kind)
+            return list((await session.execute(query)).scalars())
 
 
 @pytest_asyncio.fixture
@@ -140,6 +145,46 @@ async def test_an_offer_expires_and_goes_to_the_next_agent(harness: Harness) -> 
     assert again.status == "offered" and again.offered_to not in (None, first)
     assert first in again.declined_by
     assert (await harness.kinds()).count("offer_expired") == 1
+    [expired] = await harness.events("offer_expired")
+    assert expired.agent == first and expired.detail == {"why": "timeout"}
+
+
+async def test_a_declined_offer_is_recorded_as_declined_and_goes_to_another_agent(
+    harness: Harness,
+) -> None:
+    agents = {
+        "ana": await harness.user("ana", "pensionados"),
+        "beto": await harness.user("beto", "pensionados"),
+    }
+    await harness.ask("u1", "pensionados")
+    await harness.service.ticker.tick()
+    offered = await harness.handoff("u1")
+    assert offered.status == "offered" and offered.offered_to in agents
+    first = offered.offered_to
+    await harness.service.desk.decline(agents[first], offered.id)
+    declined = await harness.handoff("u1")
+    assert declined.status == "waiting" and first in declined.declined_by
+    await harness.service.ticker.tick()
+    again = await harness.handoff("u1")
+    assert again.status == "offered" and again.offered_to not in (None, first)
+    kinds = await harness.kinds()
+    assert kinds.count("offer_declined") == 1 and "offer_expired" not in kinds
+    [event] = await harness.events("offer_declined")
+    assert event.agent == first and event.handoff_id == offered.id
+    assert event.campaign == "pensionados"
+
+
+async def test_an_agent_who_goes_away_loses_their_offer(harness: Harness) -> None:
+    await harness.user("ana", "pensionados")
+    await harness.ask("u1", "pensionados")
+    await harness.service.ticker.tick()
+    assert (await harness.handoff("u1")).offered_to == "ana"
+    await harness.service.presence.set_status("ana", AgentStatus.AWAY)
+    back = await harness.handoff("u1")
+    assert back.status == "waiting" and back.declined_by == ["ana"]
+    [expired] = await harness.events("offer_expired")
+    assert expired.agent == "ana" and expired.detail == {"why": "away"}
+    assert "offer_declined" not in await harness.kinds()
 
 
 async def test_idle_agents_become_away_and_are_offered_nothing(harness: Harness) -> None:
