@@ -1,4 +1,7 @@
-"""Canned responses per campaign (handoff/canned_responses.yml), with their short codes."""
+"""Canned responses per campaign (handoff/canned_responses.yml), with their short codes.
+
+The desk expands `/codigo` in an agent's reply (desk.py); the agents' API lists them (router.py).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 Templates in handoff/templates/ inside the staff pages' shell (core/web/pages.py), their scripts in
 handoff/static/ (served at /consola/static); everything they show comes from the handoff's API.
+Mounted by the app factory (ventanilla/app.py).
 """
 
 from __future__ import annotations

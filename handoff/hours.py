@@ -12,6 +12,10 @@ are allowed) or in comma lists; a clause without days applies to every day. A wi
 HH:MM-HH:MM, start included and end excluded (08:00-20:00 is open at 08:00, closed at 20:00); it
 may end at 24:00 but not cross midnight (write two clauses). "24h", "always" or an empty spec mean
 always open. Times are read in the campaign's time zone (America/Mexico_City by default).
+
+Intake (intake.py) asks whether a campaign is open before queueing (specs from the setting
+`handoff_hours`), and tells the user the hours when it is not. The moments asked about must be
+timezone-aware: a naive one is refused, not guessed.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
-"""What the queue says to users, in es-MX. Each function returns one message: text + buttons."""
+"""What the queue says to users, in es-MX. Each function returns one message: text + buttons.
+
+Used by intake.py (inside the user's turn), desk.py and ticker.py (through the outbox).
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.campaigns import CAMPAIGNS
-
-Reply = dict[str, Any]
+from core.protocol import Button, Reply
 
 LEAVE_QUEUE = "/leave_queue"
-LEAVE_BUTTON = {"title": "Salir de la fila", "payload": LEAVE_QUEUE}
-CALLBACK_BUTTON = {"title": "Que me llamen", "payload": "/request_callback"}
-BOT_BUTTON = {"title": "Seguir con el asistente", "payload": "/show_menu"}
+LEAVE_BUTTON: Button = {"title": "Salir de la fila", "payload": LEAVE_QUEUE}
+CALLBACK_BUTTON: Button = {"title": "Que me llamen", "payload": "/request_callback"}
+BOT_BUTTON: Button = {"title": "Seguir con el asistente", "payload": "/show_menu"}
 
 
 def _name(campaign: str) -> str:

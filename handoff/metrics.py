@@ -16,8 +16,15 @@ Definitions (handoff/README.md, shared/reference/DOMAIN.md). Clocks start at the
 * CSAT = share of 4–5 among the survey answers (1–5).
 
 Flow figures count the events of a period; live figures (waiting, longest wait, agents) replay
-every event up to `now`. A rate is None when its denominator is 0, never 0 %. Naive timestamps
-(SQLite gives them back) are read as UTC.
+every event up to `now`. A rate is None when its denominator is 0, never 0 %.
+
+Offers (`offered`, `offer_expired`, `offer_declined`) count in no figure; the live replay only reads
+them as "still waiting". Before `offer_declined` existed a decline was written as `offer_expired`
+with detail.why = "declined": a count of offers not accepted in time must leave those out.
+
+Called by the supervisors' API (supervision.py) with `handoff_events` rows, whose timestamps are
+timezone-aware (`core.db.UtcDateTime`). An `Event` built by hand (tests, imports) may carry a
+naive timestamp, and a caller may pass naive `now`/`since`: those are read as UTC (`_aware`).
 """
 
 from __future__ import annotations
@@ -32,15 +39,17 @@ from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from handoff.models import AgentStatus, EventKind
+
 ALL = "__all__"
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 # Seconds to the first reply that still count as answered in time, for campaigns not configured.
 DEFAULT_THRESHOLD_SECONDS = 60
 
 # Queue events that leave a handoff waiting, and those that take it out of the queue for good.
-_QUEUE_ENTRY = ("queued", "transferred")
-_OFFER = ("offered", "offer_expired")
-_ENDED = ("abandoned", "expired", "closed")
+_QUEUE_ENTRY = (EventKind.QUEUED, EventKind.TRANSFERRED)
+_OFFER = (EventKind.OFFERED, EventKind.OFFER_EXPIRED, EventKind.OFFER_DECLINED)
+_ENDED = (EventKind.ABANDONED, EventKind.EXPIRED, EventKind.CLOSED)
 
 
 class EventLike(Protocol):
@@ -140,6 +149,7 @@ class MonthlyRow:
 
 
 def _aware(moment: datetime) -> datetime:
+    """A caller's naive moment read as UTC (database rows are aware already)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
@@ -200,25 +210,25 @@ def _flow(
     flow = _Flow()
     for ev in events:
         kind = ev.kind
-        if kind == "queued" or (kind == "transferred" and count_transfers):
+        if kind == EventKind.QUEUED or (kind == EventKind.TRANSFERRED and count_transfers):
             flow.queued += 1
-        elif kind == "first_response":
+        elif kind == EventKind.FIRST_RESPONSE:
             flow.answered += 1
             if ev.value is not None:
                 flow.response_seconds.append(ev.value)
                 if threshold_of is not None and ev.value <= threshold_of(ev.campaign):
                     flow.answered_within += 1
-        elif kind == "abandoned":
+        elif kind == EventKind.ABANDONED:
             flow.abandoned += 1
-        elif kind == "expired":
+        elif kind == EventKind.EXPIRED:
             flow.expired += 1
-        elif kind == "closed":
+        elif kind == EventKind.CLOSED:
             flow.closed += 1
             if ev.value is not None:
                 flow.handled_seconds.append(ev.value)
-        elif kind == "csat" and ev.value is not None:
+        elif kind == EventKind.CSAT and ev.value is not None:
             flow.csat_values.append(ev.value)
-        elif kind == "handoff_unavailable":
+        elif kind == EventKind.HANDOFF_UNAVAILABLE:
             flow.unavailable += 1
     return flow
 
@@ -251,7 +261,7 @@ def _replay_handoffs(ordered: Iterable[EventLike]) -> dict[int, _HandoffState]:
             states[ev.handoff_id] = _HandoffState(ev.campaign, True, _when(ev))
         elif state is None:
             continue
-        elif ev.kind == "assigned":
+        elif ev.kind == EventKind.ASSIGNED:
             state.waiting, state.agent = False, ev.agent
         elif ev.kind in _ENDED:
             state.waiting, state.agent = False, None
@@ -262,7 +272,7 @@ def _presence(ordered: Iterable[EventLike]) -> dict[str, tuple[str, frozenset[st
     """Each agent's latest status and campaigns."""
     latest: dict[str, tuple[str, frozenset[str]]] = {}
     for ev in ordered:
-        if ev.kind == "agent_status" and ev.agent:
+        if ev.kind == EventKind.AGENT_STATUS and ev.agent:
             status = str(ev.detail.get("status", ""))
             campaigns = frozenset(str(c) for c in ev.detail.get("campaigns") or ())
             latest[ev.agent] = (status, campaigns)
@@ -304,7 +314,7 @@ def campaign_figures(
         online = {
             agent
             for agent, (status, agent_campaigns) in presence.items()
-            if status == "available" and (campaign is None or campaign in agent_campaigns)
+            if status == AgentStatus.AVAILABLE and (campaign is None or campaign in agent_campaigns)
         }
         flow = _flow(
             period if campaign is None else period_by_campaign.get(campaign, []),
@@ -346,9 +356,9 @@ def containment(events: Iterable[EventLike], since: datetime, until: datetime) -
     queued_at: dict[int, list[datetime]] = defaultdict(list)
     for ev in events:
         when = _when(ev)
-        if ev.kind == "conversation_started" and since <= when < until:
+        if ev.kind == EventKind.CONVERSATION_STARTED and since <= when < until:
             started.append(ev)
-        elif ev.kind == "queued" and ev.conversation_id is not None and when < until:
+        elif ev.kind == EventKind.QUEUED and ev.conversation_id is not None and when < until:
             queued_at[ev.conversation_id].append(when)
 
     def handed_off(start: EventLike) -> bool:

@@ -2,7 +2,8 @@
 
 Agents see what they need to help: identifiers are masked in transcripts unless they reveal them,
 which is audited. NSS: 11 digits; CURP: 18 characters; phone numbers: 10 digits (with or without
-+52 and separators); e-mail addresses.
++52 and separators); e-mail addresses. Used by the agents' and supervisors' APIs (router.py,
+supervision.py).
 """
 
 from __future__ import annotations

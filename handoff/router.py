@@ -1,8 +1,10 @@
-"""The handoff API: queues, claiming, replying, notes, transfer, closing, live events.
+"""The agents' API `/api/handoff/...`: queues, claiming, replying, notes, transfer, closing, live
+events. Mounted by the app factory (ventanilla/app.py); the consoles' pages (static/) call it.
 
-Who may do what is decided here and in `service.can_see` (an agent sees only their campaigns;
-a supervisor the campaigns in their scope, all when none is set; an admin everything; an editor
-nothing). A conversation outside one's scope is a 404, so its existence is not revealed.
+Roles are checked here, campaigns in access.py (an agent sees only their campaigns; a supervisor
+the campaigns in their scope, all when none is set; an admin everything; an editor nothing). A
+conversation outside one's scope is a 404, so its existence is not revealed. Changes go to the
+desk (desk.py) and presence (presence.py) of `app.state.handoff`; lists come from queries.py.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,11 +29,15 @@ from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
+from core.protocol import Priority
 from core.web.deps import SessionDep
-from handoff import canned
-from handoff.models import Handoff, HandoffNote
+from handoff import canned, queries
+from handoff.access import can_see, visible
+from handoff.desk import DISPOSITIONS, Desk
+from handoff.models import AgentStatus, Handoff, HandoffNote, HandoffStatus
+from handoff.presence import Presence
 from handoff.privacy import mask_sender, mask_text
-from handoff.service import DISPOSITIONS, HandoffService, can_see
+from handoff.service import HandoffService
 
 router = APIRouter(prefix="/api/handoff", tags=["handoff"])
 
@@ -42,7 +48,16 @@ def get_service(conn: HTTPConnection) -> HandoffService:
     return conn.app.state.handoff
 
 
-ServiceDep = Annotated[HandoffService, Depends(get_service)]
+def get_desk(conn: HTTPConnection) -> Desk:
+    return get_service(conn).desk
+
+
+def get_presence(conn: HTTPConnection) -> Presence:
+    return get_service(conn).presence
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]
+PresenceDep = Annotated[Presence, Depends(get_presence)]
 
 
 def require(user: User, *roles: str) -> None:
@@ -74,20 +89,14 @@ def show_sender(user: User, sender: str, reveal: bool = False) -> str:
     return sender if reveal or user.role == "admin" else mask_sender(sender)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 # ---------------------------------------------------------------- shapes
 
 
 class QueueEntry(BaseModel):
     id: int = Field(description="The handoff's id (the path parameter of the other endpoints)")
     campaign: str
-    priority: Literal["urgent", "high", "normal"]
-    status: Literal["waiting", "offered", "assigned", "closed", "abandoned", "expired"]
+    priority: Priority
+    status: HandoffStatus
     waiting_seconds: float = Field(description="Since the handoff was requested")
     sender: str = Field(description="Masked unless the role may see it")
     channel: str
@@ -100,7 +109,7 @@ class QueueEntry(BaseModel):
 
 class MessageOut(BaseModel):
     id: int
-    author: Literal["user", "bot", "agent"]
+    author: store.Author
     text: str
     buttons: list[dict[str, str]] = []
     ts: datetime
@@ -144,15 +153,13 @@ class StatusIn(BaseModel):
 def entry(
     user: User, handoff: Handoff, conversation: store.Conversation, position: int | None = None
 ) -> QueueEntry:
-    created = _aware(handoff.created_at)
-    assert created is not None
-    end = _aware(handoff.assigned_at) or _aware(handoff.closed_at) or utcnow()
+    end = handoff.assigned_at or handoff.closed_at or utcnow()
     return QueueEntry(
         id=handoff.id,
         campaign=handoff.campaign,
-        priority=handoff.priority,  # type: ignore[arg-type]
-        status=handoff.status,  # type: ignore[arg-type]
-        waiting_seconds=round(max((end - created).total_seconds(), 0.0), 1),
+        priority=handoff.priority,
+        status=handoff.status,
+        waiting_seconds=round(queries.seconds_between(handoff.created_at, end), 1),
         sender=show_sender(user, conversation.sender),
         channel=conversation.channel,
         position=position,
@@ -172,15 +179,15 @@ async def entry_for(session: AsyncSession, user: User, handoff: Handoff) -> Queu
 def message_out(message: store.Message, reveal: bool) -> MessageOut:
     return MessageOut(
         id=message.id,
-        author=message.author,  # type: ignore[arg-type]
+        author=message.author,
         text=message.text if reveal else mask_text(message.text),
         buttons=list(message.buttons or []),
-        ts=_aware(message.created_at),  # type: ignore[arg-type]
+        ts=message.created_at,
     )
 
 
 def note_out(note: HandoffNote) -> NoteOut:
-    return NoteOut(id=note.id, author=note.author, text=note.text, ts=_aware(note.created_at))  # type: ignore[arg-type]
+    return NoteOut(id=note.id, author=note.author, text=note.text, ts=note.created_at)
 
 
 VIEW_AUDIT_EVERY = timedelta(minutes=30)
@@ -218,14 +225,14 @@ def mask_values(value: Any) -> Any:
 @router.get(
     "/queue", response_model=list[QueueEntry], summary="Waiting conversations of my campaigns"
 )
-async def queue(user: StaffUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
-    rows = await service.queue(session, user)
+async def queue(user: StaffUser, session: SessionDep) -> list[QueueEntry]:
+    rows = await queries.queue(session, user)
     return [entry(user, h, c, position) for h, c, position in rows]
 
 
 @router.get("/mine", response_model=list[QueueEntry], summary="My open conversations and offers")
-async def mine(user: StaffUser, service: ServiceDep, session: SessionDep) -> list[QueueEntry]:
-    return [entry(user, h, c) for h, c in await service.mine(session, user)]
+async def mine(user: StaffUser, session: SessionDep) -> list[QueueEntry]:
+    return [entry(user, h, c) for h, c in await queries.mine(session, user)]
 
 
 @router.post(
@@ -233,8 +240,8 @@ async def mine(user: StaffUser, service: ServiceDep, session: SessionDep) -> lis
     response_model=QueueEntry | None,
     summary='"Tomar siguiente": claim the first waiting conversation of my campaigns',
 )
-async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -> QueueEntry | None:
-    handoff = await service.take_next(user)
+async def take_next(user: StaffUser, desk: DeskDep, session: SessionDep) -> QueueEntry | None:
+    handoff = await desk.take_next(user)
     if handoff is None:
         return None
     return await entry_for(session, user, handoff)
@@ -249,10 +256,8 @@ async def take_next(user: StaffUser, service: ServiceDep, session: SessionDep) -
         409: {"description": "Taken by someone else, or I am at my maximum"},
     },
 )
-async def claim(
-    handoff_id: int, user: StaffUser, service: ServiceDep, session: SessionDep
-) -> QueueEntry:
-    handoff = await service.claim(user, handoff_id)
+async def claim(handoff_id: int, user: StaffUser, desk: DeskDep, session: SessionDep) -> QueueEntry:
+    handoff = await desk.claim(user, handoff_id)
     return await entry_for(session, user, handoff)
 
 
@@ -261,8 +266,8 @@ async def claim(
     status_code=204,
     summary="Turn down an offer: back to the queue for someone else",
 )
-async def decline(handoff_id: int, user: AgentUser, service: ServiceDep) -> None:
-    await service.decline(user, handoff_id)
+async def decline(handoff_id: int, user: AgentUser, desk: DeskDep) -> None:
+    await desk.decline(user, handoff_id)
 
 
 @router.post(
@@ -270,8 +275,8 @@ async def decline(handoff_id: int, user: AgentUser, service: ServiceDep) -> None
     response_model=MessageOut,
     summary="Reply to the user on their channel; `/codigo` sends a canned response",
 )
-async def reply(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> MessageOut:
-    message = await service.reply(user, handoff_id, body.text)
+async def reply(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep) -> MessageOut:
+    message = await desk.reply(user, handoff_id, body.text)
     return message_out(message, reveal=True)
 
 
@@ -280,8 +285,8 @@ async def reply(handoff_id: int, body: TextIn, user: StaffUser, service: Service
     response_model=NoteOut,
     summary="Internal note: only staff see it",
 )
-async def add_note(handoff_id: int, body: TextIn, user: StaffUser, service: ServiceDep) -> NoteOut:
-    note = await service.note(user, handoff_id, body.text)
+async def add_note(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep) -> NoteOut:
+    note = await desk.note(user, handoff_id, body.text)
     return note_out(note)
 
 
@@ -291,9 +296,9 @@ async def add_note(handoff_id: int, body: TextIn, user: StaffUser, service: Serv
     summary="Close with a disposition code; the bot takes over and asks the survey",
 )
 async def close(
-    handoff_id: int, body: CloseIn, user: StaffUser, service: ServiceDep, session: SessionDep
+    handoff_id: int, body: CloseIn, user: StaffUser, desk: DeskDep, session: SessionDep
 ) -> QueueEntry:
-    handoff = await service.close(user, handoff_id, body.disposition)
+    handoff = await desk.close(user, handoff_id, body.disposition)
     return await entry_for(session, user, handoff)
 
 
@@ -303,9 +308,9 @@ async def close(
     summary="Send the conversation to another campaign's queue",
 )
 async def transfer(
-    handoff_id: int, body: TransferIn, user: StaffUser, service: ServiceDep, session: SessionDep
+    handoff_id: int, body: TransferIn, user: StaffUser, desk: DeskDep, session: SessionDep
 ) -> QueueEntry:
-    handoff = await service.transfer(user, handoff_id, body.campaign)
+    handoff = await desk.transfer(user, handoff_id, body.campaign)
     return await entry_for(session, user, handoff)
 
 
@@ -317,15 +322,14 @@ async def transfer(
 async def conversation(
     handoff_id: int,
     user: StaffUser,
-    service: ServiceDep,
     session: SessionDep,
     reveal: Annotated[bool, Query(description="Show identifiers unmasked (audited)")] = False,
 ) -> ConversationOut:
-    handoff = await service.get(session, user, handoff_id)
+    handoff = await visible(session, user, handoff_id)
     convo = await session.get(store.Conversation, handoff.conversation_id)
     assert convo is not None
     history = await store.history(session, convo)
-    notes = await service.notes(session, handoff.id)
+    notes = await queries.notes(session, handoff.id)
     target = f"handoff:{handoff.id}"
     # Every reveal is recorded; a plain view once per half hour (the console refetches the
     # open conversation at each new message).
@@ -348,9 +352,9 @@ async def conversation(
         disposition=handoff.disposition,
         csat=handoff.csat,
         context=handoff.context if reveal else mask_values(handoff.context),
-        created_at=_aware(handoff.created_at),
-        assigned_at=_aware(handoff.assigned_at),
-        closed_at=_aware(handoff.closed_at),
+        created_at=handoff.created_at,
+        assigned_at=handoff.assigned_at,
+        closed_at=handoff.closed_at,
         messages=[message_out(m, reveal) for m in history],
         notes=[note_out(n) for n in notes],
         revealed=reveal,
@@ -376,14 +380,14 @@ async def campaigns(user: StaffUser) -> dict[str, str]:
 
 
 @router.put("/me/status", status_code=204, summary='Presence: "available" or "away" (ausente)')
-async def set_status(body: StatusIn, user: AgentUser, service: ServiceDep) -> None:
-    await service.set_status(user.username, body.status)
+async def set_status(body: StatusIn, user: AgentUser, presence: PresenceDep) -> None:
+    await presence.set_status(user.username, AgentStatus(body.status))
 
 
 @router.get("/me/status", summary="My presence")
-async def get_status(user: AgentUser, service: ServiceDep, session: SessionDep) -> dict[str, Any]:
-    presence = await service.presence_of(session, user.username)
-    return {"status": presence.status, "max_conversations": presence.max_conversations}
+async def get_status(user: AgentUser, presence: PresenceDep, session: SessionDep) -> dict[str, Any]:
+    row = await presence.presence_of(session, user.username)
+    return {"status": row.status, "max_conversations": row.max_conversations}
 
 
 # ---------------------------------------------------------------- live events

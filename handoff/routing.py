@@ -4,6 +4,8 @@
   Waiting never lifts a conversation above a higher level: an urgent one is always taken first.
 * Assignment: among the available agents with the campaign's skill and room for one more
   conversation, the least loaded; ties go to the one who has been idle longest.
+
+Used by the ticker (offers), the desk ("tomar siguiente") and queries.py (places in the queue).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-PRIORITIES = {"urgent": 3, "high": 2, "normal": 1}
+from core.protocol import Priority
+
+PRIORITIES = {Priority.URGENT: 3, Priority.HIGH: 2, Priority.NORMAL: 1}
 
 
 @dataclass(frozen=True)
 class Waiting:
     conversation_id: int
     campaign: str
-    priority: str
+    priority: Priority
     enqueued_at: datetime
 
 

@@ -1,5 +1,6 @@
-"""Supervisors' API: live dashboard, transcript search and export, the monthly report.
+"""Supervisors' API: live dashboard, transcript search and export, the monthly report, callbacks.
 
+Mounted by the app factory (ventanilla/app.py); the dashboard and report pages (static/) call it.
 Every figure comes from `handoff_events` through the pure functions of `handoff/metrics.py`.
 Exports and transcript views are written to the audit log.
 """
@@ -27,10 +28,10 @@ from core.db import utcnow
 from core.errors import ApiError
 from core.web.deps import SessionDep
 from handoff import metrics
-from handoff.models import Callback, Handoff, HandoffEvent
+from handoff.access import can_see
+from handoff.models import Callback, CallbackStatus, EventKind, Handoff, HandoffEvent
 from handoff.privacy import mask_sender, mask_text
 from handoff.router import StaffUser, SupervisorUser
-from handoff.service import can_see
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
 
@@ -51,7 +52,7 @@ async def _events(session: AsyncSession, since: datetime, until: datetime) -> li
     """Events in [since, until], plus every agent's latest presence (it may be older)."""
     latest_status = (
         select(func.max(HandoffEvent.id))
-        .where(HandoffEvent.kind == "agent_status")
+        .where(HandoffEvent.kind == EventKind.AGENT_STATUS)
         .group_by(HandoffEvent.agent)
     )
     result = await session.execute(
@@ -216,9 +217,7 @@ async def transcripts(
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+    return None if value is None else value.isoformat()
 
 
 def _transcripts_csv(results: list[dict[str, Any]]) -> str:
@@ -302,7 +301,7 @@ async def monthly(
 async def callbacks(user: StaffUser, session: SessionDep) -> list[dict[str, Any]]:
     result = await session.execute(
         select(Callback)
-        .where(Callback.campaign.in_(_scope(user)), Callback.status == "pending")
+        .where(Callback.campaign.in_(_scope(user)), Callback.status == CallbackStatus.PENDING)
         .order_by(Callback.id)
     )
     rows = list(result.scalars())

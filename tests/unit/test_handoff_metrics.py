@@ -155,6 +155,19 @@ def test_campaign_of_an_agent_without_events_still_gets_a_row_with_empty_rates()
     assert figures["contribuyente"].unavailable == 1
 
 
+def test_offers_of_a_handoff_queued_before_the_events_kept_leave_it_waiting() -> None:
+    # Only the offers are left of h7 and h8 (their `queued` was earlier): still waiting, since then.
+    events = [
+        ev("offer_declined", at(1), handoff_id=7, agent="ana", detail={"why": "declined"}),
+        ev("offer_expired", at(2), handoff_id=8, agent="beto", detail={"why": "timeout"}),
+    ]
+    figures = campaign_figures(events, NOW, SINCE, {}, 60)
+
+    cita = figures["cita_medica"]
+    assert cita.waiting == 2 and cita.longest_wait_seconds == 29 * 60
+    assert cita.queued == 0 and cita.abandoned == 0 and cita.expired == 0  # offers count nowhere
+
+
 def test_naive_timestamps_read_as_utc() -> None:
     naive = [Event("queued", at(0).replace(tzinfo=None), "cita_medica", handoff_id=1)]
     figures = campaign_figures(naive, NOW, SINCE, {}, 60)

@@ -1,4 +1,4 @@
-"""The handoff service's clocks and races on a real SQLite database, with `tick(now=…)`.
+"""The handoff's clocks and races on a real SQLite database, with `ticker.tick(now=…)`.
 
 The bot is a stand-in that answers nothing (as Rasa does while it restarts); what the service
 says to people is read from the outbox, where it commits it before waking the postman.
@@ -23,10 +23,11 @@ from core.bus import LocalBus
 from core.db import utcnow
 from core.locks import LocalLocks
 from core.ports import ConversationRef
-from core.protocol import HandoffRequest, Reply
+from core.protocol import HandoffRequest, Priority, Reply
 from core.settings import Settings
-from handoff.models import Handoff, HandoffEvent
-from handoff.service import HandoffError, HandoffService
+from handoff.access import HandoffError
+from handoff.models import AgentStatus, Handoff, HandoffEvent
+from handoff.service import HandoffService
 from ventanilla.launcher import free_port
 
 
@@ -74,7 +75,7 @@ class Harness:
         async with self.sessions() as session:
             conversation = await store.get_or_create_conversation(session, "rest", sender)
         return await self.service.request(
-            conversation.ref, HandoffRequest(campaign=campaign, priority=priority)  # type: ignore[arg-type]
+            conversation.ref, HandoffRequest(campaign=campaign, priority=Priority(priority))
         )
 
     async def handoff(self, sender: str) -> Handoff:
@@ -87,9 +88,14 @@ class Harness:
             return result.scalars().all()[-1]
 
     async def kinds(self) -> list[str]:
+        return [event.kind for event in await self.events()]
+
+    async def events(self, kind: str | None = None) -> list[HandoffEvent]:
         async with self.sessions() as session:
-            result = await session.execute(select(HandoffEvent.kind).order_by(HandoffEvent.id))
-            return list(result.scalars())
+            query = select(HandoffEvent).order_by(HandoffEvent.id)
+            if kind is not None:
+                query = query.where(HandoffEvent.kind == kind)
+            return list((await session.execute(query)).scalars())
 
 
 @pytest_asyncio.fixture
@@ -129,21 +135,61 @@ async def test_an_offer_expires_and_goes_to_the_next_agent(harness: Harness) -> 
     await harness.user("ana", "pensionados")
     await harness.user("beto", "pensionados")
     await harness.ask("u1", "pensionados")
-    await harness.service.tick()
+    await harness.service.ticker.tick()
     offered = await harness.handoff("u1")
     assert offered.status == "offered"
     first = offered.offered_to
     # Not accepted within 30 s: back to the queue, then offered to the other agent.
-    await harness.service.tick(utcnow() + timedelta(seconds=31))
+    await harness.service.ticker.tick(utcnow() + timedelta(seconds=31))
     again = await harness.handoff("u1")
     assert again.status == "offered" and again.offered_to not in (None, first)
     assert first in again.declined_by
     assert (await harness.kinds()).count("offer_expired") == 1
+    [expired] = await harness.events("offer_expired")
+    assert expired.agent == first and expired.detail == {"why": "timeout"}
+
+
+async def test_a_declined_offer_is_recorded_as_declined_and_goes_to_another_agent(
+    harness: Harness,
+) -> None:
+    agents = {
+        "ana": await harness.user("ana", "pensionados"),
+        "beto": await harness.user("beto", "pensionados"),
+    }
+    await harness.ask("u1", "pensionados")
+    await harness.service.ticker.tick()
+    offered = await harness.handoff("u1")
+    assert offered.status == "offered" and offered.offered_to in agents
+    first = offered.offered_to
+    await harness.service.desk.decline(agents[first], offered.id)
+    declined = await harness.handoff("u1")
+    assert declined.status == "waiting" and first in declined.declined_by
+    await harness.service.ticker.tick()
+    again = await harness.handoff("u1")
+    assert again.status == "offered" and again.offered_to not in (None, first)
+    kinds = await harness.kinds()
+    assert kinds.count("offer_declined") == 1 and "offer_expired" not in kinds
+    [event] = await harness.events("offer_declined")
+    assert event.agent == first and event.handoff_id == offered.id
+    assert event.campaign == "pensionados"
+
+
+async def test_an_agent_who_goes_away_loses_their_offer(harness: Harness) -> None:
+    await harness.user("ana", "pensionados")
+    await harness.ask("u1", "pensionados")
+    await harness.service.ticker.tick()
+    assert (await harness.handoff("u1")).offered_to == "ana"
+    await harness.service.presence.set_status("ana", AgentStatus.AWAY)
+    back = await harness.handoff("u1")
+    assert back.status == "waiting" and back.declined_by == ["ana"]
+    [expired] = await harness.events("offer_expired")
+    assert expired.agent == "ana" and expired.detail == {"why": "away"}
+    assert "offer_declined" not in await harness.kinds()
 
 
 async def test_idle_agents_become_away_and_are_offered_nothing(harness: Harness) -> None:
     await harness.user("ana", "cita_medica")
-    await harness.service.tick(utcnow() + timedelta(seconds=601))
+    await harness.service.ticker.tick(utcnow() + timedelta(seconds=601))
     replies = await harness.ask("u1", "cita_medica")
     assert "no hay personas disponibles" in replies[0]["text"]
     kinds = await harness.kinds()
@@ -153,8 +199,8 @@ async def test_idle_agents_become_away_and_are_offered_nothing(harness: Harness)
 async def test_nobody_answers_in_time_the_user_goes_back_to_the_bot(harness: Harness) -> None:
     agent = await harness.user("ana", "denuncias")
     await harness.ask("u1", "denuncias")
-    await harness.service.set_status(agent.username, "away")
-    await harness.service.tick(utcnow() + timedelta(seconds=1801))
+    await harness.service.presence.set_status(agent.username, AgentStatus.AWAY)
+    await harness.service.ticker.tick(utcnow() + timedelta(seconds=1801))
     expired = await harness.handoff("u1")
     assert expired.status == "expired"
     async with harness.sessions() as session:
@@ -170,9 +216,9 @@ async def test_users_are_told_when_their_place_halves(harness: Harness) -> None:
     for n in range(4):
         await harness.ask(f"u{n}", "bienestar_social")
     for n in range(2):  # the first two are answered
-        await harness.service.claim(agent, (await harness.handoff(f"u{n}")).id)
+        await harness.service.desk.claim(agent, (await harness.handoff(f"u{n}")).id)
     harness.delivered.clear()
-    await harness.service.tick()
+    await harness.service.ticker.tick()
     await asyncio.sleep(0.05)
     by_sender = {d["sender"]: [m["text"] for m in d["messages"]] for d in harness.delivered}
     assert "Ya eres el siguiente" in by_sender["u2"][0]  # was 3rd, now 1st
@@ -185,8 +231,8 @@ async def test_two_agents_claiming_at_once_one_wins(harness: Harness) -> None:
     await harness.ask("u1", "cita_medica")
     handoff = await harness.handoff("u1")
     results = await asyncio.gather(
-        harness.service.claim(ana, handoff.id),
-        harness.service.claim(beto, handoff.id),
+        harness.service.desk.claim(ana, handoff.id),
+        harness.service.desk.claim(beto, handoff.id),
         return_exceptions=True,
     )
     errors = [r for r in results if isinstance(r, HandoffError)]
@@ -198,8 +244,8 @@ async def test_an_agent_at_capacity_cannot_take_more(harness: Harness) -> None:
     ana = await harness.user("ana", "cita_medica")
     for n in range(3):
         await harness.ask(f"u{n}", "cita_medica")
-    await harness.service.claim(ana, (await harness.handoff("u0")).id)
-    await harness.service.claim(ana, (await harness.handoff("u1")).id)
+    await harness.service.desk.claim(ana, (await harness.handoff("u0")).id)
+    await harness.service.desk.claim(ana, (await harness.handoff("u1")).id)
     with pytest.raises(HandoffError) as refused:
-        await harness.service.claim(ana, (await harness.handoff("u2")).id)
+        await harness.service.desk.claim(ana, (await harness.handoff("u2")).id)
     assert refused.value.code == "at_capacity" and "máximo" in refused.value.message
