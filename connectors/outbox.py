@@ -27,6 +27,7 @@ from connectors.channel import Channel, DeliveryError
 from core import conversations as store
 from core.db import utcnow
 from core.locks import LocalLocks
+from core.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,7 @@ class Outbox:
         """Record a failed attempt; True when the message will be tried again."""
         attempts = message.attempts + 1
         again = retry and attempts < self._policy.attempts
+        reason = mask_text(reason)  # a provider's error may quote the person's number
         async with self._sessions() as session:
             if again:
                 retry_at = utcnow() + timedelta(seconds=self._policy.delay(attempts))

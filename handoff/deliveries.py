@@ -15,8 +15,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from core import conversations as store
+from core.privacy import mask_sender, mask_text
 from core.web.deps import SessionDep
-from handoff.privacy import mask_sender, mask_text
 from handoff.router import SupervisorUser
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
@@ -54,7 +54,7 @@ async def failed_deliveries(
             sender=mask_sender(conversation.sender),
             author=message.author,
             text=mask_text(message.text),
-            error=message.error,
+            error=mask_text(message.error) if message.error else None,
             attempts=message.attempts,
             created_at=message.created_at,
             failed_at=message.done_at,

@@ -29,6 +29,7 @@ from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
+from core.privacy import mask_sender, mask_text
 from core.protocol import Priority
 from core.web.deps import SessionDep
 from handoff import canned, queries
@@ -36,7 +37,6 @@ from handoff.access import can_see, visible
 from handoff.desk import DISPOSITIONS, Desk
 from handoff.models import AgentStatus, Handoff, HandoffNote, HandoffStatus
 from handoff.presence import Presence
-from handoff.privacy import mask_sender, mask_text
 from handoff.service import HandoffService
 
 router = APIRouter(prefix="/api/handoff", tags=["handoff"])

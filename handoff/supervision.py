@@ -26,11 +26,11 @@ from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
+from core.privacy import mask_sender, mask_text
 from core.web.deps import SessionDep
 from handoff import metrics
 from handoff.access import can_see
 from handoff.models import Callback, CallbackStatus, EventKind, Handoff, HandoffEvent
-from handoff.privacy import mask_sender, mask_text
 from handoff.router import StaffUser, SupervisorUser
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])

@@ -1,4 +1,5 @@
-"""Masking of personal data shown to staff: senders (phone numbers) and identifiers inside texts.
+"""Masking of personal data shown to staff or written to logs: senders (phone numbers) and
+identifiers inside texts.
 
 Agents see what they need to help: identifiers are masked in transcripts unless they reveal them,
 which is audited. NSS: 11 digits; CURP: 18 characters; phone numbers: 10 digits (with or without
