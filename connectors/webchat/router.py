@@ -68,16 +68,31 @@ async def widget() -> FileResponse:
 
 
 class Hub:
-    """The open sockets of each web chat session (a person may have several tabs open)."""
+    """The open sockets of each web chat session (a person may have several tabs open).
+
+    A socket joins before its history is read, so nothing published meanwhile is missed; what
+    arrives for it until its `session` frame has gone is held, then sent without the messages
+    the history already had.
+    """
 
     def __init__(self) -> None:
         self._sockets: dict[str, set[WebSocket]] = {}
+        self._held: dict[WebSocket, list[dict[str, Any]]] = {}
 
     def join(self, session: str, socket: WebSocket) -> None:
         self._sockets.setdefault(session, set()).add(socket)
+        self._held[socket] = []
+
+    async def release(self, socket: WebSocket, seen_up_to: int) -> None:
+        """Send what was held for a socket, but the messages with ids up to `seen_up_to`."""
+        for frame in self._held.pop(socket, []):
+            if frame.get("type") == "message" and frame.get("id", 0) <= seen_up_to:
+                continue
+            await self.send(socket, frame)
 
     def leave(self, session: str, socket: WebSocket) -> bool:
         """Forget a socket; True when it was the session's last one (the person left)."""
+        self._held.pop(socket, None)
         sockets = self._sockets.get(session)
         if sockets is not None:
             sockets.discard(socket)
@@ -87,6 +102,13 @@ class Hub:
         return False
 
     async def send(self, socket: WebSocket, frame: dict[str, Any]) -> None:
+        held = self._held.get(socket)
+        if held is not None:
+            held.append(frame)
+            return
+        await self.send_now(socket, frame)
+
+    async def send_now(self, socket: WebSocket, frame: dict[str, Any]) -> None:
         # A socket that is gone is skipped: the history is stored and comes back at the next hello.
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await socket.send_json(frame)
@@ -161,32 +183,33 @@ class WebchatConnection:
 
     async def on_hello(self, requested: Any) -> None:
         notice = None
-        history: list[Message] | None = None
+        conversation = None
         if isinstance(requested, str) and requested:
-            history = await self.gateway.conversation_history(CHANNEL, requested)
-            if history is None:
+            conversation = await self.gateway.conversation(CHANNEL, requested)
+            if conversation is None:
                 notice = UNKNOWN_SESSION_NOTICE
-        restored = history is not None
-        if not restored:
+        restored = conversation is not None
+        if conversation is None:
             requested = secrets.token_urlsafe(24)
             conversation = await self.gateway.open_conversation(CHANNEL, requested)
         if self.session is not None:
             self.hub.leave(self.session, self.socket)
         self.session = requested
-        self.hub.join(requested, self.socket)
+        self.hub.join(requested, self.socket)  # before the history: nothing falls in between
+        history = await self.gateway.conversation_history(CHANNEL, requested) or []
         if restored:
-            conversation = await self.gateway.conversation(CHANNEL, requested)
-            if conversation is not None:
-                await self.gateway.desk.user_returned(conversation)
-        await self.reply(
+            await self.gateway.desk.user_returned(conversation)
+        await self.hub.send_now(
+            self.socket,
             {
                 "type": "session",
                 "session": requested,
                 "restored": restored,
-                "history": [m.as_dict() for m in history or []],
+                "history": [m.as_dict() for m in history],
                 "notice": notice,
-            }
+            },
         )
+        await self.hub.release(self.socket, history[-1].id if history else 0)
 
     async def on_message(self, data: dict[str, Any]) -> None:
         client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
