@@ -7,7 +7,7 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,8 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from core.settings import PROJECT_ROOT, get_settings
-from knowledge_base.base import INDEX_CONFIG, KnowledgeBase, index_path, open_base
 from knowledge_base.content import BatchError, read_batch
+
+if TYPE_CHECKING:
+    from knowledge_base.base import KnowledgeBase
+
+# The search stack (FAISS, embeddings) is imported by the commands that use it, so that
+# `ventanilla users …` and the other commands start fast.
 
 kb_app = typer.Typer(help="Base de conocimiento: importar, indexar y buscar.", no_args_is_help=True)
 
@@ -56,6 +61,8 @@ def ingest(
     base: BaseOption = None,
 ) -> None:
     """Import articles: all of the batch or nothing (a broken file is named with its line)."""
+    from knowledge_base.base import open_base
+
     try:
         articles = read_batch(paths)
     except BatchError as exc:
@@ -79,6 +86,7 @@ def ingest(
 @kb_app.command()
 def reindex(base: BaseOption = None) -> None:
     """Rebuild the index from the published articles and swap it in."""
+    from knowledge_base.base import open_base
 
     async def work() -> None:
         async with open_base(get_settings(), base) as kb:
@@ -101,6 +109,7 @@ def search(
     base: BaseOption = None,
 ) -> None:
     """Search the index: ids, titles and scores."""
+    from knowledge_base.base import index_path
     from knowledge_base.search import HybridIndex
 
     path = index_path(get_settings(), base)
@@ -159,6 +168,8 @@ def sync(
     force: Annotated[bool, typer.Option(help="Importar aunque no hayan cambiado.")] = False,
 ) -> None:
     """Import the shipped articles into the configured base when they changed (set-up step)."""
+    from knowledge_base.base import INDEX_CONFIG, index_path
+
     settings = get_settings()
     stamp = settings.var_dir / "kb" / "articles.sha256"
     key = json.dumps(
@@ -185,6 +196,7 @@ def calibrate(
     base: BaseOption = None,
 ) -> None:
     """Choose the confidence threshold on held-out questions (right answers + right silences)."""
+    from knowledge_base.base import index_path
     from knowledge_base.search import HybridIndex, choose_threshold
     from knowledge_base.search.fusion import threshold_metrics
 

@@ -5,6 +5,7 @@ Nothing here knows about HTTP; the router and the CLI call these functions.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -25,8 +26,13 @@ MIN_PASSWORD_CHARS = 10
 TOKEN_LIFETIME = timedelta(hours=12)
 
 _hasher = PasswordHasher()
-# Checked when the username does not exist, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the username does not exist, so that a wrong name costs as long as a wrong
+    password. Made at first use, not at import: every CLI command imports this module."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(ValueError):
@@ -141,7 +147,7 @@ async def change_role(
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:
     """The active user with that password, or None; each attempt is audited."""
     user = await find_user(session, username)
-    ok = password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    ok = password_matches(user.password_hash if user else _dummy_hash(), password)
     if user is None or not ok or not user.active:
         record(session, "login_failed", target=username[:64])
         await session.commit()
