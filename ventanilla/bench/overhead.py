@@ -15,11 +15,16 @@ machine and which way goes first weigh on both alike; bare and gateway senders h
 ids, so their Rasa trackers never mix. Throughput is the turns answered over the wall time of that
 way's rounds. The goal: gateway/bare ≤ 1.10 for p50, p95 and throughput (bare/gateway, so that
 above 1 always means the gateway is slower).
+
+Each process's CPU time (user + system, with its child processes, from /proc) is read before and
+after every round: per turn, it says what the gateway costs apart from the machine's noise (on
+Linux only; elsewhere that table is left out).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 import time
@@ -54,8 +59,60 @@ TURNS_PER_WAY = 160  # per level when --rounds is not given: 40 rounds at 1 user
 MIN_ROUNDS = 4
 TURN_TIMEOUT = 60.0
 
+PROCESSES = ("rasa", "actions", "gateway")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 # One turn: (sender, text) → whether it was answered.
 Send = Callable[[str, str], bool]
+
+
+def _proc_table() -> dict[int, tuple[int, float, str]]:
+    """Every process: pid → (parent pid, CPU seconds used so far, command line); from /proc,
+    empty where there is none."""
+    table: dict[int, tuple[int, float, str]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError):
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime, all threads
+        table[int(entry.name)] = (int(fields[1]), cpu, argv.decode(errors="replace"))
+    return table
+
+
+def system_processes(system: RunningSystem) -> dict[str, int]:
+    """The pids of the system's processes by name (children of `ventanilla run`)."""
+    found: dict[str, int] = {}
+    for pid, (parent, _, command) in _proc_table().items():
+        if parent != system.process.pid:
+            continue
+        if "uvicorn" in command:
+            found["gateway"] = pid
+        elif "rasa_sdk" in command:
+            found["actions"] = pid
+        elif "--enable-api" in command:
+            found["rasa"] = pid
+    return found
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """CPU time each process has used so far, with its descendants (Sanic's workers)."""
+    table = _proc_table()
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    used: dict[str, float] = {}
+    for name, root in roots.items():
+        if root not in table:
+            continue
+        total, pending = 0.0, [root]
+        while pending:
+            pid = pending.pop()
+            total += table[pid][1]
+            pending += children.get(pid, [])
+        used[name] = total
+    return used
 
 
 def default_rounds(users: int) -> int:
@@ -81,11 +138,18 @@ class WaySummary:
     p50_ms: float
     p95_ms: float
     turns_per_s: float
+    cpu_ms_per_turn: dict[str, float]  # each process's CPU time during this way's rounds
 
 
 def summarize(
-    way: str, users: int, timings: Sequence[float], errors: int, wall: float
+    way: str,
+    users: int,
+    timings: Sequence[float],
+    errors: int,
+    wall: float,
+    cpu: dict[str, float] | None = None,
 ) -> WaySummary:
+    turns = len(timings) + errors
     return WaySummary(
         way=way,
         users=users,
@@ -94,6 +158,9 @@ def summarize(
         p50_ms=percentile(timings, 50),
         p95_ms=percentile(timings, 95),
         turns_per_s=len(timings) / wall if wall > 0 else 0.0,
+        cpu_ms_per_turn={
+            name: seconds * 1000 / turns for name, seconds in (cpu or {}).items() if turns
+        },
     )
 
 
@@ -193,18 +260,43 @@ def measure(
         timings: dict[str, list[float]] = {way: [] for way in WAYS}
         errors = dict.fromkeys(WAYS, 0)
         wall = dict.fromkeys(WAYS, 0.0)
+        pids = system_processes(system)
+        cpu: dict[str, dict[str, float]] = {way: dict.fromkeys(pids, 0.0) for way in WAYS}
         order = round_order(rounds)
         with console.status(f"{users} usuario(s): rondas bare/gateway alternadas…") as status:
             for index, way in enumerate(order):
                 status.update(f"{users} usuario(s): ronda {index + 1}/{len(order)} ({way})")
+                before = cpu_seconds(pids)
                 these, failed, seconds = run_round(
                     pool, sends[way], users, f"bench-{run_id}-{way}-n{users}-r{index}"
                 )
+                after = cpu_seconds(pids)
                 timings[way] += these
                 errors[way] += failed
                 wall[way] += seconds
-    bare, gateway = (summarize(way, users, timings[way], errors[way], wall[way]) for way in WAYS)
+                for name in before.keys() & after.keys():
+                    cpu[way][name] += after[name] - before[name]
+    bare, gateway = (
+        summarize(way, users, timings[way], errors[way], wall[way], cpu[way]) for way in WAYS
+    )
     return bare, gateway
+
+
+def cpu_table(summaries: list[WaySummary]) -> Table:
+    table = Table(
+        title="Tiempo de CPU por turno (ms) de cada proceso, durante las rondas de cada vía"
+    )
+    table.add_column("usuarios", justify="right")
+    table.add_column("vía")
+    for name in (*PROCESSES, "total"):
+        table.add_column(name, justify="right")
+    for s in summaries:
+        cells = [s.cpu_ms_per_turn.get(name) for name in PROCESSES]
+        total = sum(c for c in cells if c is not None)
+        table.add_row(
+            str(s.users), s.way, *("—" if c is None else f"{c:.0f}" for c in cells), f"{total:.0f}"
+        )
+    return table
 
 
 def tables(summaries: list[WaySummary], ratios: list[Ratios]) -> tuple[Table, Table]:
@@ -276,6 +368,8 @@ def bench_overhead(
     figures, overhead = tables(summaries, ratios)
     console.print(figures)
     console.print(overhead)
+    if any(s.cpu_ms_per_turn for s in summaries):
+        console.print(cpu_table(summaries))
     console.print(
         f"{len(MESSAGES)} mensajes por usuario y ronda · rondas por vía (ABBA): "
         + ", ".join(f"{n} con {level} usuario(s)" for level, n in level_rounds.items())
