@@ -72,6 +72,9 @@ class Channel:
     name: ClassVar[str]
     label: ClassVar[str]  # how the consoles name the channel, in Spanish
     max_text_chars: ClassVar[int | None] = None  # longer texts are split into several messages
+    # The other side fetches its messages (REST): a stored message is a delivered one, and the
+    # gateway sends nothing.
+    pulled: ClassVar[bool] = False
 
     router: APIRouter
 

@@ -97,25 +97,22 @@ class Gateway:
         """The replies to an accepted message once its turn has run; None if it has not run
         within `timeout` (it still will: the replies can be fetched later)."""
         message_id = accepted.message.id
-        event = self.turns.watch(message_id)
+        replies = self.turns.watch(message_id)
         try:
-            finished = False
             if accepted.duplicate:  # its turn may have run long ago
                 async with self._sessions() as session:
                     message = await session.get(store.Message, message_id)
                     assert message is not None
-                    finished = message.status != store.Status.PENDING
+                    if message.status != store.Status.PENDING:
+                        return await store.replies_to(session, message_id)
             # A new message's turn cannot have run yet: `accept` returned without giving the
             # event loop a chance to start it, and the watch above is in place before it does.
-            if not finished:
-                try:
-                    await asyncio.wait_for(event.wait(), timeout)
-                except TimeoutError:
-                    return None
+            try:
+                return await asyncio.wait_for(asyncio.shield(replies), timeout)
+            except TimeoutError:
+                return None
         finally:
-            self.turns.unwatch(message_id, event)
-        async with self._sessions() as session:
-            return await store.replies_to(session, message_id)
+            self.turns.unwatch(message_id, replies)
 
     def spawn(self, work: Awaitable[Any]) -> asyncio.Task[Any]:
         """Run work on its own (a dropped connection does not cancel it); `drain` awaits it."""

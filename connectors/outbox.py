@@ -27,6 +27,7 @@ from connectors.channel import Channel, DeliveryError
 from core import conversations as store
 from core.db import utcnow
 from core.locks import LocalLocks
+from core.ports import ConversationRef
 from core.privacy import mask_text
 
 log = logging.getLogger(__name__)
@@ -67,17 +68,22 @@ class Outbox:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def deliver(self, conversation_id: int) -> None:
+    async def deliver(self, conversation_id: int, ref: ConversationRef | None = None) -> None:
         """Deliver the conversation's pending, due messages now, in order."""
         async with self._locks.hold(conversation_id):
             async with self._sessions() as session:
-                conversation = await session.get(store.Conversation, conversation_id)
-                if conversation is None:
-                    return
-                ref = conversation.ref
-                pending = await store.pending_outbound(session, conversation_id, utcnow())
-            pending = await self._claim(pending)
+                if ref is None:
+                    conversation = await session.get(store.Conversation, conversation_id)
+                    if conversation is None:
+                        return
+                    ref = conversation.ref
+                pending = await self._claim(session, conversation_id)
+            if not pending:
+                return
             channel = self._channels.get(ref.channel)
+            if channel is not None and channel.pulled:
+                await self._settle([m.id for m in pending], [])
+                return
             tried: list[int] = []
             sent: list[int] = []
             try:
@@ -100,26 +106,26 @@ class Outbox:
             finally:
                 await self._settle(sent, [m.id for m in pending if m.id not in tried])
 
-    async def _claim(self, pending: list[store.Message]) -> list[store.Message]:
-        """The longest first run of `pending` this process could claim for a lease."""
+    async def _claim(self, session: AsyncSession, conversation_id: int) -> list[store.Message]:
+        """The conversation's pending and due messages, in order, claimed for a lease: the
+        longest first run of them that no other process holds."""
+        now = utcnow()
+        pending = await store.pending_outbound(session, conversation_id, now)
         if not pending:
             return []
-        now = utcnow()
-        ids = [m.id for m in pending]
-        async with self._sessions() as session:
-            result = await session.execute(
-                update(store.Message)
-                .where(
-                    store.Message.id.in_(ids),
-                    store.Message.status == store.Status.PENDING,
-                    (store.Message.retry_at.is_(None)) | (store.Message.retry_at <= now),
-                )
-                .values(retry_at=now + timedelta(seconds=self._policy.lease))
-                .returning(store.Message.id)
-                .execution_options(synchronize_session=False)
+        result = await session.execute(
+            update(store.Message)
+            .where(
+                store.Message.id.in_([m.id for m in pending]),
+                store.Message.status == store.Status.PENDING,
+                (store.Message.retry_at.is_(None)) | (store.Message.retry_at <= now),
             )
-            claimed = set(result.scalars())
-            await session.commit()
+            .values(retry_at=now + timedelta(seconds=self._policy.lease))
+            .returning(store.Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = set(result.scalars())
+        await session.commit()
         run = []
         for message in pending:
             if message.id not in claimed:

@@ -80,7 +80,7 @@ class TurnRunner:
         self._retry = retry or RetryPolicy()
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
-        self._watchers: dict[int, set[asyncio.Event]] = {}
+        self._watchers: dict[int, set[asyncio.Future[list[store.Message]]]] = {}
         self._stopping = asyncio.Event()
 
     # ---------------------------------------------------------------- scheduling
@@ -97,16 +97,16 @@ class TurnRunner:
             )
             self._workers[conversation_id] = task
 
-    def watch(self, message_id: int) -> asyncio.Event:
-        """An event set when the turn of an inbound message has run (`unwatch` it after)."""
-        event = asyncio.Event()
-        self._watchers.setdefault(message_id, set()).add(event)
-        return event
+    def watch(self, message_id: int) -> asyncio.Future[list[store.Message]]:
+        """The replies to an inbound message, once its turn has run (`unwatch` it after)."""
+        future: asyncio.Future[list[store.Message]] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(message_id, set()).add(future)
+        return future
 
-    def unwatch(self, message_id: int, event: asyncio.Event) -> None:
+    def unwatch(self, message_id: int, future: asyncio.Future[list[store.Message]]) -> None:
         watchers = self._watchers.get(message_id)
         if watchers is not None:
-            watchers.discard(event)
+            watchers.discard(future)
             if not watchers:
                 del self._watchers[message_id]
 
@@ -129,15 +129,18 @@ class TurnRunner:
 
     async def _work(self, conversation_id: int) -> None:
         try:
-            while conversation_id in self._again and not self._stopping.is_set():
+            more = True
+            while (more or conversation_id in self._again) and not self._stopping.is_set():
                 self._again.discard(conversation_id)
-                while not self._stopping.is_set():
-                    async with self._locks.hold(conversation_id):
-                        ran = await self._run_next(conversation_id)
-                    if ran is None:
-                        break
-                    for event in self._watchers.get(ran, ()):
-                        event.set()
+                async with self._locks.hold(conversation_id):
+                    ran = await self._run_next(conversation_id)
+                if ran is None:
+                    more = False
+                    continue
+                message_id, replies, more = ran
+                for future in self._watchers.get(message_id, ()):
+                    if not future.done():
+                        future.set_result(replies)
         except Stopping:
             pass
         except Exception:
@@ -150,17 +153,19 @@ class TurnRunner:
 
     # ---------------------------------------------------------------- one turn
 
-    async def _run_next(self, conversation_id: int) -> int | None:
-        """Run the conversation's oldest pending message; its id, or None when there is none."""
+    async def _run_next(
+        self, conversation_id: int
+    ) -> tuple[int, list[store.Message], bool] | None:
+        """Run the conversation's oldest pending message: its id, its replies, and whether more
+        messages are pending; None when there was none."""
         async with self._sessions() as session:
-            found = await store.next_pending_turn(session, conversation_id)
-            if found is None:
+            turn = await store.next_pending_turn(session, conversation_id)
+            if turn is None:
                 return None
-            message, conversation = found
-            first = await store.is_first_user_message(session, message)
-            ref, mode = conversation.ref, conversation.mode
+            message, ref, mode = turn.message, turn.conversation.ref, turn.conversation.mode
         channel = self._channels.get(ref.channel)
-        if first:
+        pulled = channel is not None and channel.pulled
+        if turn.first:
             await self._desk.conversation_started(ref)
         if channel is not None:
             await channel.typing(ref, True)
@@ -175,14 +180,17 @@ class TurnRunner:
                 log.exception("the turn of message %s failed", message.id)
                 replies, status, error = [APOLOGY], store.Status.FAILED, type(exc).__name__
             async with self._sessions() as session:
-                store.queue_outbound(session, ref.id, replies, reply_to=message.id)
+                stored = store.queue_outbound(
+                    session, ref.id, replies, reply_to=message.id, delivered=pulled
+                )
                 await store.finish_turn(session, message.id, status, error)
                 await session.commit()
-            await self._outbox.deliver(ref.id)
+            if not pulled:
+                await self._outbox.deliver(ref.id, ref)
         finally:
             if channel is not None:
                 await channel.typing(ref, False)
-        return message.id
+        return message.id, stored, turn.more
 
     async def _answer(
         self, ref: ConversationRef, mode: store.Mode, message: store.Message

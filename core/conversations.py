@@ -19,6 +19,7 @@ connectors/outbox.py).
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
 from core.ports import ConversationRef
@@ -190,22 +191,29 @@ async def find_by_external_id(
     return result.scalar_one_or_none()
 
 
-async def is_first_user_message(session: AsyncSession, message: Message) -> bool:
-    result = await session.execute(
-        select(Message.id)
-        .where(Message.conversation_id == message.conversation_id, Message.author == Author.USER)
-        .order_by(Message.id)
-        .limit(1)
+@dataclass(frozen=True)
+class PendingTurn:
+    message: Message
+    conversation: Conversation
+    first: bool  # the conversation's first message from the person
+    more: bool  # other messages of the conversation wait after this one
+
+
+async def next_pending_turn(session: AsyncSession, conversation_id: int) -> PendingTurn | None:
+    """The oldest message of the conversation whose turn has not run yet, whether it is the
+    person's first and whether another one waits after it: one query."""
+    earlier = aliased(Message)
+    said_before = (
+        select(earlier.id)
+        .where(
+            earlier.conversation_id == Message.conversation_id,
+            earlier.author == Author.USER,
+            earlier.id < Message.id,
+        )
+        .exists()
     )
-    return result.scalar_one_or_none() == message.id
-
-
-async def next_pending_turn(
-    session: AsyncSession, conversation_id: int
-) -> tuple[Message, Conversation] | None:
-    """The oldest message of the conversation whose turn has not run yet, with the conversation."""
     result = await session.execute(
-        select(Message, Conversation)
+        select(Message, Conversation, said_before)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
             Message.conversation_id == conversation_id,
@@ -213,10 +221,13 @@ async def next_pending_turn(
             Message.status == Status.PENDING,
         )
         .order_by(Message.id)
-        .limit(1)
+        .limit(2)
     )
-    row = result.first()
-    return (row[0], row[1]) if row is not None else None
+    rows = result.all()
+    if not rows:
+        return None
+    message, conversation, said = rows[0]
+    return PendingTurn(message, conversation, first=not said, more=len(rows) > 1)
 
 
 async def conversations_with_pending_turns(session: AsyncSession) -> list[int]:
@@ -249,8 +260,11 @@ def queue_outbound(
     replies: list[Reply] | list[dict[str, Any]],
     reply_to: int | None = None,
     author: Author = Author.BOT,
+    delivered: bool = False,
 ) -> list[Message]:
-    """Add messages for the person, pending delivery, to the caller's transaction."""
+    """Add messages for the person to the caller's transaction: pending delivery, or delivered
+    already where storing them is delivering them (a channel the other side pulls from)."""
+    now = utcnow()
     stored = [
         Message(
             conversation_id=conversation_id,
@@ -258,7 +272,8 @@ def queue_outbound(
             text=reply["text"],
             buttons=list(reply.get("buttons") or []),
             reply_to_id=reply_to,
-            status=Status.PENDING,
+            status=Status.DONE if delivered else Status.PENDING,
+            done_at=now if delivered else None,
         )
         for reply in replies
     ]

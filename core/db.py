@@ -85,7 +85,10 @@ def migrate(url: str) -> None:
 
 def create_engine(url: str) -> AsyncEngine:
     _ensure_sqlite_folder(url)
-    engine = create_async_engine(async_url(url), pool_pre_ping=True)
+    # A server's connections can drop (a restart, a proxy): PostgreSQL's are pinged at checkout.
+    # SQLite's are files in this process: a ping would only double every round trip.
+    server = make_url(url).get_backend_name() != "sqlite"
+    engine = create_async_engine(async_url(url), pool_pre_ping=server)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

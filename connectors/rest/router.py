@@ -143,9 +143,10 @@ class RestChannel(Channel):
     name = CHANNEL
     label = "API REST"
     router = router
+    pulled = True  # the integrator takes the answer or fetches it with the cursor
 
     def render(self, reply: Reply) -> list[Reply]:
         return [reply]  # integrators get text and buttons as they are
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
-        return None  # stored is delivered: the integrator fetches it
+        return None  # never called: the channel is pulled
