@@ -142,6 +142,7 @@ class Supervisor:
         for service in reversed(self.services):
             if service.process is None or service.process.poll() is not None:
                 continue
+            say(f"deteniendo {service.name}")
             _signal_group(service, signal.SIGTERM)
             try:
                 service.process.wait(timeout=service.stop_grace)

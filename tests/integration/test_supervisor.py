@@ -31,7 +31,7 @@ def alive(pid: int) -> bool:
 
 
 def test_crash_is_reported_and_everything_stops_then_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
-    running = start_system(tmp_path / "crash")
+    running = start_system(tmp_path / "crash", knowledge_base=False)
     try:
         kids = children(running.process.pid)
         assert len(kids) == 3
@@ -49,8 +49,13 @@ def test_crash_is_reported_and_everything_stops_then_ctrl_c_stops_cleanly(tmp_pa
     assert [pid for pid in kids if alive(pid)] == []
 
     # And a Ctrl-C stops a healthy system with exit code 0, all children gone.
-    second = start_system(tmp_path / "ctrl-c")
+    second = start_system(tmp_path / "ctrl-c", knowledge_base=False)
     kids = children(second.process.pid)
     assert stop_system(second) == 0
+    # The gateway first (it finishes its turns with Rasa still up), Rasa last.
+    stops = [
+        line.split("deteniendo ")[1] for line in second.log().splitlines() if "deteniendo " in line
+    ]
+    assert stops == ["gateway", "actions", "rasa"]
     time.sleep(1)
     assert [pid for pid in kids if alive(pid)] == []
