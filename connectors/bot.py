@@ -32,7 +32,8 @@ class RasaBot:
             await self._rasa.add_event(
                 conversation.key, {"event": "action", "name": BotAction.LISTEN}
             )
-            return [m for m in replies if "text" in m]  # type: ignore[misc]
+            said = [m for m in replies if "text" in m]  # not an action's requests
+            return [Reply(text=m["text"], buttons=m.get("buttons") or []) for m in said]
         except BotUnavailable as exc:
             log.warning("could not resume Rasa's conversation: %s", exc)
             return []

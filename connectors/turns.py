@@ -241,7 +241,7 @@ class TurnRunner:
         replies: list[Reply] = []
         for item in items:
             if "custom" not in item:
-                replies.append(item)  # type: ignore[arg-type]
+                replies.append(Reply(text=item["text"], buttons=item.get("buttons") or []))
                 continue
             requests = BotRequests()
             read_request(item["custom"], requests)

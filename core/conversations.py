@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
 from core.ports import ConversationRef
-from core.protocol import Reply
+from core.protocol import Button, Reply
 
 
 class Mode(StrEnum):
@@ -114,7 +114,8 @@ class Message(Base):
         }
 
     def as_reply(self) -> Reply:
-        return {"text": self.text, "buttons": list(self.buttons or [])}  # type: ignore[typeddict-item]
+        buttons = [Button(title=b["title"], payload=b["payload"]) for b in self.buttons or []]
+        return Reply(text=self.text, buttons=buttons)
 
 
 # ---------------------------------------------------------------- conversations

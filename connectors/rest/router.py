@@ -86,7 +86,7 @@ async def post_message(
     if replies is None:
         return JSONResponse({"messages": [], "cursor": cursor}, status_code=202)
     return MessagesOut(
-        messages=[MessageOut(text=m.text, buttons=m.buttons) for m in replies],  # type: ignore[misc]
+        messages=[MessageOut(**m.as_reply()) for m in replies],
         cursor=str(replies[-1].id) if replies else cursor,
     )
 
