@@ -6,6 +6,7 @@ run: setup
 
 test: setup-test
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 	.venv/bin/lint-imports
 	.venv/bin/pytest
 

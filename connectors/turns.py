@@ -153,9 +153,7 @@ class TurnRunner:
 
     # ---------------------------------------------------------------- one turn
 
-    async def _run_next(
-        self, conversation_id: int
-    ) -> tuple[int, list[store.Message], bool] | None:
+    async def _run_next(self, conversation_id: int) -> tuple[int, list[store.Message], bool] | None:
         """Run the conversation's oldest pending message: its id, its replies, and whether more
         messages are pending; None when there was none."""
         async with self._sessions() as session:

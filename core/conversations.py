@@ -303,9 +303,7 @@ async def pending_outbound(
     return due
 
 
-async def conversations_with_pending_outbound(
-    session: AsyncSession, now: datetime
-) -> list[int]:
+async def conversations_with_pending_outbound(session: AsyncSession, now: datetime) -> list[int]:
     result = await session.execute(
         select(Message.conversation_id)
         .where(

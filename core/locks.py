@@ -21,9 +21,7 @@ class LocalLocks:
     """Per-conversation asyncio locks, forgotten when nobody holds or waits on them."""
 
     def __init__(self) -> None:
-        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def hold(self, conversation_id: int) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
