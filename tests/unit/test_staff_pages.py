@@ -125,3 +125,19 @@ def test_package_data_lists_every_file_the_app_reads_that_is_not_python() -> Non
         and not (path.name == "README.md" and (path.parent / "__init__.py").exists())
     }
     assert needed - listed == set()
+
+
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("/editores", "como lo haría el bot."),
+        ("/editores/articulo", "lo que no está publicado aún no cuenta"),
+    ],
+)
+def test_both_editor_pages_carry_the_bots_search_preview(
+    client: TestClient, path: str, hint: str
+) -> None:
+    page = client.get(path).text
+    for testid in ("preview-input", "preview-submit", "preview-status", "preview-hits"):
+        assert page.count(f'data-testid="{testid}"') == 1, testid
+    assert "¿Qué respondería el bot?" in page and hint in page
