@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from knowledge_base.cli import kb_app
+from triage.cli import triage_app
 from ventanilla.bench import bench_app
 from ventanilla.bench.kb import bench_kb
 from ventanilla.users_cli import users_app
@@ -15,6 +16,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
 app.add_typer(kb_app, name="kb")
+app.add_typer(triage_app, name="triage")
 # `kb bench` too: the benchmark is the top's (it starts whole systems), the command the KB's.
 kb_app.command("bench", help="Retrieval quality (XQuAD-es), latency, ingest and scale.")(bench_kb)
 
