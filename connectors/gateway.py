@@ -64,15 +64,12 @@ class Gateway:
         self._max_chars = max_message_chars
         self._in_flight: set[asyncio.Task[Any]] = set()
 
-    def validate(self, text: str) -> str:
-        return validate_text(text, self._max_chars)
-
     async def accept(
         self, inbound: InboundMessage, acknowledge: Acknowledge | None = None
     ) -> Accepted:
         """Commit an inbound message to the inbox, `acknowledge` it, then have its turn run;
         InvalidMessage (nothing stored) for a message the gateway refuses."""
-        text = self.validate(inbound.text)
+        text = validate_text(inbound.text, self._max_chars)
         async with self._sessions() as session:
             conversation = await store.get_or_create_conversation(
                 session, inbound.channel, inbound.sender
@@ -131,13 +128,10 @@ class Gateway:
             conversation = await store.get_conversation(session, channel, sender)
             return conversation.ref if conversation is not None else None
 
-    async def conversation_history(self, channel: str, sender: str) -> list[store.Message] | None:
-        """The stored messages of a conversation, None when there is no such conversation."""
+    async def history(self, conversation: ConversationRef) -> list[store.Message]:
+        """The stored messages of a conversation, both ways, in order."""
         async with self._sessions() as session:
-            conversation = await store.get_conversation(session, channel, sender)
-            if conversation is None:
-                return None
-            return await store.history(session, conversation)
+            return await store.history(session, conversation.id)
 
     async def sent_to(
         self, channel: str, sender: str, after: int, limit: int

@@ -77,12 +77,14 @@ class Outbox:
                     if conversation is None:
                         return
                     ref = conversation.ref
+                channel = self._channels.get(ref.channel)
+                if channel is not None and channel.pulled:  # stored is delivered: no claim
+                    due = await store.pending_outbound(session, conversation_id, utcnow())
+                    await store.mark_delivered(session, [m.id for m in due])
+                    await session.commit()
+                    return
                 pending = await self._claim(session, conversation_id)
             if not pending:
-                return
-            channel = self._channels.get(ref.channel)
-            if channel is not None and channel.pulled:
-                await self._settle([m.id for m in pending], [])
                 return
             tried: list[int] = []
             sent: list[int] = []

@@ -146,13 +146,6 @@ async def get_or_create_conversation(
     return conversation
 
 
-async def set_mode(session: AsyncSession, conversation_id: int, mode: Mode) -> None:
-    """Change a conversation's mode in the caller's transaction."""
-    await session.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(mode=mode)
-    )
-
-
 # ---------------------------------------------------------------- the inbox
 
 
@@ -367,11 +360,11 @@ async def replies_to(session: AsyncSession, message_id: int) -> list[Message]:
 
 
 async def history(
-    session: AsyncSession, conversation: Conversation, after: int = 0, limit: int | None = None
+    session: AsyncSession, conversation_id: int, after: int = 0, limit: int | None = None
 ) -> list[Message]:
     query = (
         select(Message)
-        .where(Message.conversation_id == conversation.id, Message.id > after)
+        .where(Message.conversation_id == conversation_id, Message.id > after)
         .order_by(Message.id)
     )
     if limit is not None:

@@ -328,7 +328,7 @@ async def conversation(
     handoff = await visible(session, user, handoff_id)
     convo = await session.get(store.Conversation, handoff.conversation_id)
     assert convo is not None
-    history = await store.history(session, convo)
+    history = await store.history(session, convo.id)
     notes = await queries.notes(session, handoff.id)
     target = f"handoff:{handoff.id}"
     # Every reveal is recorded; a plain view once per half hour (the console refetches the

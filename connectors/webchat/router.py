@@ -196,7 +196,7 @@ class WebchatConnection:
             self.hub.leave(self.session, self.socket)
         self.session = requested
         self.hub.join(requested, self.socket)  # before the history: nothing falls in between
-        history = await self.gateway.conversation_history(CHANNEL, requested) or []
+        history = await self.gateway.history(conversation)
         if restored:
             await self.gateway.desk.user_returned(conversation)
         await self.hub.send_now(
