@@ -17,7 +17,8 @@ from rasa_sdk.types import DomainDict
 
 from core.protocol import (
     DEFAULT_CAMPAIGN,
-    EMERGENCY_ROUTES,
+    EMERGENCIES,
+    EMERGENCY_INTENTS,
     BotAction,
     Intent,
     Priority,
@@ -47,9 +48,11 @@ def summary(tracker: Tracker, turns: int = SUMMARY_TURNS) -> str:
 
 def handoff_request(tracker: Tracker) -> dict[str, Any]:
     intent = (tracker.latest_message.get("intent") or {}).get("name") or Intent.REQUEST_HUMAN
-    campaign, priority = EMERGENCY_ROUTES.get(
-        intent, (tracker.get_slot("campaign") or DEFAULT_CAMPAIGN, Priority.NORMAL)
-    )
+    kind = EMERGENCY_INTENTS.get(intent)
+    if kind is not None:
+        campaign, priority = EMERGENCIES[kind].campaign, Priority.URGENT
+    else:
+        campaign, priority = tracker.get_slot("campaign") or DEFAULT_CAMPAIGN, Priority.NORMAL
     slots = {
         name: value
         for name, value in tracker.current_slot_values().items()

@@ -102,6 +102,9 @@ class Message(Base):
     retry_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     error: Mapped[str | None] = mapped_column(String(255), default=None)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # The emergency this message answers (`core.protocol.EmergencyKind`), for channels and
+    # integrators that act on it.
+    alert: Mapped[str | None] = mapped_column(String(16), default=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -111,11 +114,15 @@ class Message(Base):
             "buttons": list(self.buttons or []),
             "ts": self.created_at.isoformat(),
             "client_id": self.external_id if self.author == Author.USER else None,
+            **({"alert": {"kind": self.alert}} if self.alert else {}),
         }
 
     def as_reply(self) -> Reply:
         buttons = [Button(title=b["title"], payload=b["payload"]) for b in self.buttons or []]
-        return Reply(text=self.text, buttons=buttons)
+        reply = Reply(text=self.text, buttons=buttons)
+        if self.alert:
+            reply["alert"] = self.alert
+        return reply
 
 
 # ---------------------------------------------------------------- conversations
@@ -265,6 +272,7 @@ def queue_outbound(
             author=author,
             text=reply["text"],
             buttons=list(reply.get("buttons") or []),
+            alert=reply.get("alert"),
             reply_to_id=reply_to,
             status=Status.DONE if delivered else Status.PENDING,
             done_at=now if delivered else None,

@@ -2,7 +2,8 @@
 
 The gateway (`connectors/`) enters human mode through `HumanDesk`, which the handoff implements;
 the handoff pauses and resumes the bot through `BotControl`, which the gateway implements, and
-has its messages delivered through `Postman`. Neither feature imports the other.
+has its messages delivered through `Postman`. Neither feature imports the other. The gateway looks
+at every message through `SafetyNet` (the triage feature's emergency detector) before the bot does.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.protocol import CallbackRequest, HandoffRequest, Reply
+from core.protocol import CallbackRequest, EmergencyKind, HandoffRequest, Reply
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,18 @@ class Postman(Protocol):
     """Delivers what the outbox holds: told after messages for a person were committed."""
 
     async def wake(self, conversation_id: int) -> None: ...
+
+
+class SafetyNet(Protocol):
+    """What the gateway asks of every message before anything else is done with it."""
+
+    def emergency(self, text: str) -> EmergencyKind | None:
+        """The emergency the message says, when it surely says one."""
+        ...
+
+    def replies(self, kind: EmergencyKind) -> list[Reply]:
+        """The first thing said to someone in that emergency (911, crisis line)."""
+        ...
 
 
 class NoDesk:

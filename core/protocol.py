@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from core.campaigns import CAMPAIGNS
 
@@ -23,14 +23,18 @@ class Intent(StrEnum):
     EMERGENCY_HEART_ATTACK = "emergency_heart_attack"
     EMERGENCY_SUICIDE = "emergency_suicide"
     EMERGENCY_BREATHING = "emergency_breathing"
+    EMERGENCY_UNCONSCIOUS = "emergency_unconscious"
     NLU_FALLBACK = "nlu_fallback"
 
 
-EMERGENCY_INTENTS = (
-    Intent.EMERGENCY_HEART_ATTACK,
-    Intent.EMERGENCY_SUICIDE,
-    Intent.EMERGENCY_BREATHING,
-)
+class EmergencyKind(StrEnum):
+    """The emergencies that interrupt any flow, as channels and integrators see them
+    (`"alert": {"kind": …}`)."""
+
+    INFARTO = "infarto"
+    SUICIDIO = "suicidio"
+    RESPIRACION = "respiracion"
+    INCONSCIENTE = "inconsciente"
 
 
 class BotAction(StrEnum):
@@ -46,12 +50,30 @@ class Priority(StrEnum):
     NORMAL = "normal"
 
 
-# Why a person is needed → (campaign, priority). Emergencies go first in their queue.
-EMERGENCY_ROUTES: dict[str, tuple[str, Priority]] = {
-    Intent.EMERGENCY_HEART_ATTACK: ("codigo_infarto", Priority.URGENT),
-    Intent.EMERGENCY_SUICIDE: ("salud_mental", Priority.URGENT),
-    Intent.EMERGENCY_BREATHING: ("omt_covid", Priority.URGENT),
+@dataclass(frozen=True)
+class Emergency:
+    kind: EmergencyKind
+    intent: Intent  # the classifier's name for it
+    campaign: str  # the queue of its top-priority handoff
+
+
+# The one list of emergencies of the project: the safety layer, the classifier's intents, the
+# handoff and the channels' alerts all read it. Emergencies go first in their queue.
+EMERGENCIES: dict[EmergencyKind, Emergency] = {
+    EmergencyKind.INFARTO: Emergency(
+        EmergencyKind.INFARTO, Intent.EMERGENCY_HEART_ATTACK, "codigo_infarto"
+    ),
+    EmergencyKind.SUICIDIO: Emergency(
+        EmergencyKind.SUICIDIO, Intent.EMERGENCY_SUICIDE, "salud_mental"
+    ),
+    EmergencyKind.RESPIRACION: Emergency(
+        EmergencyKind.RESPIRACION, Intent.EMERGENCY_BREATHING, "omt_covid"
+    ),
+    EmergencyKind.INCONSCIENTE: Emergency(
+        EmergencyKind.INCONSCIENTE, Intent.EMERGENCY_UNCONSCIOUS, "codigo_infarto"
+    ),
 }
+EMERGENCY_INTENTS: dict[str, EmergencyKind] = {e.intent: e.kind for e in EMERGENCIES.values()}
 
 
 class Button(TypedDict):
@@ -64,6 +86,7 @@ class Reply(TypedDict):
 
     text: str
     buttons: list[Button]
+    alert: NotRequired[str]  # the EmergencyKind this message answers
 
 
 def campaign_or_default(value: Any) -> str:
@@ -91,6 +114,18 @@ class HandoffRequest:
         )
 
 
+def emergency_handoff(kind: EmergencyKind, summary: str = "") -> HandoffRequest:
+    """The top-priority handoff an emergency opens."""
+    emergency = EMERGENCIES[kind]
+    return HandoffRequest(
+        campaign=emergency.campaign,
+        priority=Priority.URGENT,
+        reason=str(emergency.intent),
+        summary=summary[:1000],
+        context={"alert": str(kind)},
+    )
+
+
 @dataclass(frozen=True)
 class CallbackRequest:
     campaign: str
@@ -113,6 +148,12 @@ def handoff_message(request: dict[str, Any]) -> dict[str, Any]:
     return {REQUEST_KEY: {"handoff": request}}
 
 
+def alert_message(kind: EmergencyKind) -> dict[str, Any]:
+    """The action server saw an emergency the gateway's safety layer did not: the gateway answers
+    it (its messages, the top-priority handoff, the alert) exactly as its own."""
+    return {REQUEST_KEY: {"alert": {"kind": str(kind)}}}
+
+
 def csat_message(score: int) -> dict[str, Any]:
     return {REQUEST_KEY: {"csat": score}}
 
@@ -131,6 +172,7 @@ class BotRequests:
     handoff: HandoffRequest | None = None
     csat: int | None = None
     callback: CallbackRequest | None = None
+    alert: EmergencyKind | None = None
 
 
 def read_request(custom: Any, into: BotRequests) -> None:
@@ -149,3 +191,6 @@ def read_request(custom: Any, into: BotRequests) -> None:
             into.csat = score
     if isinstance(request.get("callback"), dict):
         into.callback = CallbackRequest.from_bot(request["callback"])
+    alert = request.get("alert")
+    if isinstance(alert, dict) and alert.get("kind") in set(EmergencyKind):
+        into.alert = EmergencyKind(alert["kind"])
