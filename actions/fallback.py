@@ -8,7 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from core.protocol import EMERGENCY_INTENTS, Intent
+from core.protocol import EMERGENCY_INTENTS, Intent, alert_message
+from triage.emergencies import judge
 
 FALLBACK_INTENT = Intent.NLU_FALLBACK
 
@@ -23,8 +24,8 @@ SUGGESTION_LABELS: dict[str, str] = {
     "bot_challenge": "Saber si hablo con un asistente virtual",
 }
 
-# An emergency is never left behind a clarifying question: if it is the likeliest reading, its
-# safety message goes first (any doubt goes up a level, never down).
+# An emergency is never left behind a clarifying question: if it is the likeliest reading and the
+# safety layer does not rule it out, the gateway answers it first (any doubt goes up a level).
 
 MAX_SUGGESTIONS = 3
 MIN_SUGGESTION_CONFIDENCE = 0.05
@@ -80,7 +81,11 @@ class ActionFallback(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         emergency = likeliest_emergency(ranking)
         if emergency:
-            dispatcher.utter_message(response=f"utter_{emergency}")
+            # Low confidence is the fallback's reason to be here: the layer's cue decides.
+            kind = judge(tracker.latest_message.get("text") or "", emergency, 1.0)
+            if kind is not None:
+                dispatcher.utter_message(json_message=alert_message(kind))
+                return []
 
         if consecutive_misses(tracker.events) >= 2:
             dispatcher.utter_message(

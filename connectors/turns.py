@@ -10,6 +10,11 @@ Rasa failing (down, starting, slow) is retried with backoff; past the last try t
 apology with the offer of a person, never silence. A gateway that stops in the middle leaves the
 message pending, and the next start runs it (`resume`).
 
+Every typed message goes through the safety net first, whatever the conversation's mode or the
+bot's form: an emergency is answered here (911, the crisis line), a top-priority handoff is opened
+and the replies carry the alert, even with Rasa down. The bot can raise the same alert (the
+classifier saw what the safety net did not); it is answered the same way.
+
 Ordering is per process (`core.locks.LocalLocks`); a cross-process lease can take its place
 through the same `ConversationLocks` interface.
 """
@@ -30,8 +35,16 @@ from connectors.outbox import Outbox
 from connectors.rasa_client import BotUnavailable, RasaClient
 from core import conversations as store
 from core.locks import ConversationLocks
-from core.ports import ConversationRef, HumanDesk
-from core.protocol import BotRequests, HandoffRequest, Intent, Reply, read_request
+from core.ports import ConversationRef, HumanDesk, SafetyNet
+from core.protocol import (
+    BotRequests,
+    EmergencyKind,
+    HandoffRequest,
+    Intent,
+    Reply,
+    emergency_handoff,
+    read_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +82,7 @@ class TurnRunner:
         outbox: Outbox,
         channels: Mapping[str, Channel],
         locks: ConversationLocks,
+        safety: SafetyNet,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._sessions = sessions
@@ -77,6 +91,7 @@ class TurnRunner:
         self._outbox = outbox
         self._channels = channels
         self._locks = locks
+        self._safety = safety
         self._retry = retry or RetryPolicy()
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._again: set[int] = set()
@@ -193,6 +208,11 @@ class TurnRunner:
     async def _answer(
         self, ref: ConversationRef, mode: store.Mode, message: store.Message
     ) -> tuple[list[Reply], store.Status, str | None]:
+        # A button's payload is one the bot offered (the triage form's signs among them: the
+        # form answers those); what the person typed is read for an emergency first.
+        kind = None if message.payload else self._safety.emergency(message.text)
+        if kind is not None:
+            return await self._emergency(ref, kind, message.text), store.Status.DONE, None
         if mode == store.Mode.HUMAN:
             answers = await self._desk.on_user_message(ref, message.text, message.payload)
             if answers is not None:
@@ -243,10 +263,26 @@ class TurnRunner:
                 continue
             requests = BotRequests()
             read_request(item["custom"], requests)
+            if requests.alert is not None:
+                replies += await self._emergency(ref, requests.alert, "")
             if requests.handoff is not None:
                 replies += await self._desk.request(ref, requests.handoff)
             if requests.csat is not None:
                 await self._desk.record_csat(ref, requests.csat)
             if requests.callback is not None:
                 await self._desk.record_callback(ref, requests.callback)
+        return replies
+
+    async def _emergency(
+        self, ref: ConversationRef, kind: EmergencyKind, text: str
+    ) -> list[Reply]:
+        """What the person is told first, then the top-priority handoff's answer (queued even
+        with nobody online, so that supervisors see it)."""
+        log.warning("emergency (%s) in conversation %s", kind, ref.id)
+        replies = self._safety.replies(kind)
+        try:
+            replies += await self._desk.request(ref, emergency_handoff(kind, summary=text))
+        except Exception:
+            # The person has the 911 message whatever happens to the queue.
+            log.exception("the emergency handoff of conversation %s failed", ref.id)
         return replies

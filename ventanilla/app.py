@@ -42,6 +42,7 @@ from knowledge_base.pages import router as kb_pages_router
 from knowledge_base.router import Indexer
 from knowledge_base.router import router as kb_router
 from knowledge_base.service import Workflow
+from triage.emergencies import SafetyLayer
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             outbox,
             channels,
             locks,
+            SafetyLayer(),
             RetryPolicy(
                 retries=settings.turn_retries,
                 first_delay=settings.turn_retry_seconds,

@@ -19,7 +19,7 @@ from connectors.deps import GatewayDep, require_api_key
 from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
-from core.protocol import Reply
+from core.protocol import EmergencyKind, Reply
 from core.web.deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["rest"])
@@ -41,6 +41,10 @@ class Button(BaseModel):
     payload: str
 
 
+class Alert(BaseModel):
+    kind: EmergencyKind = Field(description="The emergency detected in the person's message")
+
+
 class MessageOut(BaseModel):
     text: str
     buttons: list[Button] = []
@@ -48,6 +52,11 @@ class MessageOut(BaseModel):
 
 class MessagesOut(BaseModel):
     messages: list[MessageOut]
+    alert: Alert | None = Field(
+        default=None,
+        description="Present when the message said an emergency: the replies tell the person to "
+        "call 911 (and a crisis line) and a top-priority handoff was opened",
+    )
     cursor: str = Field(
         description="The message's id: `GET /api/messages/{sender}?after=<cursor>` gives what "
         "comes after it (with 202: the answer, once it is ready)"
@@ -85,8 +94,10 @@ async def post_message(
     replies = await gateway.answer(accepted, timeout=settings.rest_wait_seconds)
     if replies is None:
         return JSONResponse({"messages": [], "cursor": cursor}, status_code=202)
+    alert = next((m.alert for m in replies if m.alert), None)
     return MessagesOut(
-        messages=[MessageOut(**m.as_reply()) for m in replies],
+        messages=[MessageOut(text=m.text, buttons=m.buttons) for m in replies],
+        alert=Alert(kind=EmergencyKind(alert)) if alert else None,
         cursor=str(replies[-1].id) if replies else cursor,
     )
 
@@ -95,6 +106,7 @@ class SentMessage(MessageOut):
     id: int
     author: str = Field(description="bot | agent")
     ts: str
+    alert: Alert | None = Field(default=None, description="The emergency this message answers")
 
 
 class SentOut(BaseModel):
@@ -131,7 +143,12 @@ async def sent_messages(
     return SentOut(
         messages=[
             SentMessage(
-                id=m.id, author=m.author, text=m.text, buttons=m.buttons, ts=m.as_dict()["ts"]
+                id=m.id,
+                author=m.author,
+                text=m.text,
+                buttons=m.buttons,
+                ts=m.as_dict()["ts"],
+                alert=Alert(kind=EmergencyKind(m.alert)) if m.alert else None,
             )
             for m in sent
         ],

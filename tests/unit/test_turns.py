@@ -30,6 +30,7 @@ from core.db import utcnow
 from core.locks import LocalLocks
 from core.ports import ConversationRef, NoDesk
 from core.protocol import HandoffRequest, Reply
+from triage.emergencies import SafetyLayer
 
 pytestmark = pytest.mark.asyncio
 
@@ -112,7 +113,14 @@ class House:
         channels = {self.channel.name: self.channel}
         self.outbox = Outbox(sessions, channels, DeliveryPolicy(first_delay=0.05, tick=0.05))
         self.turns = TurnRunner(
-            sessions, self.client, self.desk, self.outbox, channels, LocalLocks(), retry
+            sessions,
+            self.client,
+            self.desk,
+            self.outbox,
+            channels,
+            LocalLocks(),
+            SafetyLayer(),
+            retry,
         )
         self.gateway = Gateway(sessions, self.turns, self.desk, max_message_chars=2000)
 
