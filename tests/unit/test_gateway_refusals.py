@@ -205,3 +205,28 @@ def test_webchat_refuses_a_site_that_is_not_allowed(tmp_path: Path) -> None:
         ) as ws:
             ws.send_text(json.dumps({"type": "hello", "session": None}))
             assert ws.receive_json()["type"] == "session"
+
+
+def test_an_emergency_is_answered_with_its_alert_even_with_the_bot_down(
+    client: TestClient,
+) -> None:
+    response = client.post(
+        "/api/messages", json={"sender": "u9", "text": "mi papá no puede respirar"}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["alert"] == {"kind": "respiracion"}
+    assert "911" in body["messages"][0]["text"]
+    sent = client.get("/api/messages/u9").json()["messages"]
+    assert sent[0]["alert"] == {"kind": "respiracion"}
+    # An ordinary message has no alert (here: the apology of a bot that is down).
+    ordinary = client.post("/api/messages", json={"sender": "u10", "text": "hola"}).json()
+    assert ordinary["alert"] is None
+
+    with client.websocket_connect("/webchat/ws") as ws:
+        ws.send_text(json.dumps({"type": "hello"}))
+        assert ws.receive_json()["type"] == "session"
+        ws.send_text(json.dumps({"type": "message", "text": "me kiero morir", "client_id": "e1"}))
+        frames = [ws.receive_json() for _ in range(3)]  # ack, typing, the first reply
+        first = next(f for f in frames if f["type"] == "message")
+        assert first["alert"] == {"kind": "suicidio"} and "800 911 2000" in first["text"]

@@ -8,4 +8,4 @@ bench_app = typer.Typer(
 
 # Commands register themselves on bench_app when their module is imported (kept last: each
 # module imports bench_app from here).
-from ventanilla.bench import handoff, kb, load, nlu, overhead, webchat  # noqa: E402, F401
+from ventanilla.bench import emergency, handoff, kb, load, nlu, overhead, webchat  # noqa: E402, F401
