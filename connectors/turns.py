@@ -273,9 +273,7 @@ class TurnRunner:
                 await self._desk.record_callback(ref, requests.callback)
         return replies
 
-    async def _emergency(
-        self, ref: ConversationRef, kind: EmergencyKind, text: str
-    ) -> list[Reply]:
+    async def _emergency(self, ref: ConversationRef, kind: EmergencyKind, text: str) -> list[Reply]:
         """What the person is told first, then the top-priority handoff's answer (queued even
         with nobody online, so that supervisors see it)."""
         log.warning("emergency (%s) in conversation %s", kind, ref.id)
