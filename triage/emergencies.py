@@ -135,8 +135,11 @@ def _fold(text: str) -> str:
 def _corrected(token: str) -> str:
     if len(token) < 5 or token in NOT_TYPOS or token in KEYWORDS or not token.isalpha():
         return token
-    limit = 1 if len(token) < 9 else 2
-    match = process.extractOne(token, KEYWORDS, scorer=Levenshtein.distance, score_cutoff=limit)
+    # A typo rarely hits the first letter; words that differ there are other words
+    # ("esperando" is not "respirando").
+    candidates = [k for k in KEYWORDS if k[0] == token[0]]
+    limit = 1 if len(token) < 10 else 2
+    match = process.extractOne(token, candidates, scorer=Levenshtein.distance, score_cutoff=limit)
     return match[0] if match else token
 
 
