@@ -32,7 +32,7 @@ from core.db import utcnow
 from core.privacy import mask_sender, mask_text, mask_values
 from core.protocol import Priority
 from core.web.deps import SessionDep
-from handoff import canned, queries
+from handoff import canned, emergencies, queries
 from handoff.access import visible
 from handoff.desk import DISPOSITIONS, Desk
 from handoff.models import AgentStatus, Handoff, HandoffNote, HandoffStatus
@@ -79,6 +79,9 @@ class QueueEntry(BaseModel):
     offered_to: str | None = None
     agent: str | None = None
     reason: str
+    emergency: str | None = Field(
+        default=None, description="The emergency it answers, in Spanish (urgent handoffs only)"
+    )
     summary: str
 
 
@@ -141,6 +144,7 @@ def entry(
         offered_to=handoff.offered_to,
         agent=handoff.agent,
         reason=handoff.reason,
+        emergency=emergencies.label(handoff),
         summary=mask_text(handoff.summary),
     )
 

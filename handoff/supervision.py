@@ -1,4 +1,5 @@
-"""Supervisors' API: live dashboard, transcript search and export, the monthly report, callbacks.
+"""Supervisors' API: live dashboard, unattended emergencies, transcript search and export, the
+monthly report, callbacks.
 
 Mounted by the app factory (ventanilla/app.py); the dashboard and report pages (static/) call it.
 Every figure comes from `handoff_events` through the pure functions of `handoff/metrics.py`.
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,10 +26,19 @@ from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
 from core.privacy import mask_sender, mask_text
+from core.protocol import EmergencyKind
 from core.web.deps import SessionDep
 from core.web.exports import csv_text, day_end, day_start, download, parse_day
-from handoff import metrics
-from handoff.models import Callback, CallbackStatus, EventKind, Handoff, HandoffEvent
+from handoff import emergencies, metrics
+from handoff.models import (
+    Callback,
+    CallbackStatus,
+    EventKind,
+    Handoff,
+    HandoffEvent,
+    HandoffStatus,
+)
+from handoff.queries import seconds_between
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
 
@@ -94,6 +105,47 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
             for b in metrics.hourly(events, today, tz)
         ],
     }
+
+
+class UnattendedEmergency(BaseModel):
+    id: int = Field(description="The handoff's id")
+    campaign: str
+    campaign_name: str
+    kind: EmergencyKind | None = Field(description="None when nothing says which emergency")
+    reason: str = Field(description="The emergency, in Spanish")
+    status: HandoffStatus = Field(description="waiting, or offered to an agent not yet accepted")
+    offered_to: str | None
+    waiting_seconds: float = Field(description="Since the handoff was requested")
+    created_at: datetime
+    channel: str
+    sender: str = Field(description="Masked")
+
+
+@router.get(
+    "/emergencies",
+    response_model=list[UnattendedEmergency],
+    summary="Open urgent handoffs of my campaigns no agent has taken yet, longest waiting first",
+)
+async def unattended_emergencies(
+    user: SupervisorUser, session: SessionDep
+) -> list[UnattendedEmergency]:
+    now = utcnow()
+    return [
+        UnattendedEmergency(
+            id=handoff.id,
+            campaign=handoff.campaign,
+            campaign_name=CAMPAIGNS.get(handoff.campaign, handoff.campaign),
+            kind=emergencies.kind_of(handoff),
+            reason=emergencies.label(handoff) or emergencies.UNKNOWN,
+            status=handoff.status,
+            offered_to=handoff.offered_to,
+            waiting_seconds=round(seconds_between(handoff.created_at, now), 1),
+            created_at=handoff.created_at,
+            channel=conversation.channel,
+            sender=mask_sender(conversation.sender),
+        )
+        for handoff, conversation in await emergencies.unattended(session, user)
+    ]
 
 
 @router.get(
