@@ -10,6 +10,7 @@ supervision.py).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 CURP = re.compile(r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE)
 EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
@@ -27,6 +28,18 @@ def mask_text(text: str) -> str:
     text = CURP.sub(lambda m: m.group(0)[:1] + "•" * 17, text)
     text = EMAIL.sub(lambda m: m.group(0)[:1] + "•••@•••", text)
     return DIGITS.sub(lambda m: _keep_last(m.group(0)), text)
+
+
+def mask_values(value: Any) -> Any:
+    """A JSON-like value (a handoff's context, a triage assessment's answers) with identifiers
+    inside its strings masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_values(v) for v in value]
+    return value
 
 
 PHONE_SENDER = re.compile(r"^(?:[a-z]+:)?\+?[\d\s().-]{8,}$")

@@ -1,8 +1,8 @@
 """Who on the staff may see and change which handoff, and the errors they get otherwise.
 
-An agent sees only their campaigns; a supervisor the campaigns in their scope, all when none is
-set; an admin everything; an editor nothing. A handoff outside one's scope is a 404, so its
-existence is not revealed.
+Campaign scopes are core's (`core.accounts.access.can_see`: an agent sees only their campaigns; a
+supervisor the campaigns in their scope, all when none is set; an admin everything; an editor
+nothing). A handoff outside one's scope is a 404, so its existence is not revealed.
 
 Called by the agents' desk (desk.py), the agents' API (router.py) and the supervisors' API
 (supervision.py).
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.accounts.access import can_see
 from core.accounts.models import User
 from core.errors import ApiError
 from handoff.models import Handoff, HandoffStatus
@@ -22,15 +23,6 @@ class HandoffError(ApiError):
 
 
 NOT_FOUND = HandoffError(404, "not_found", "No existe esa conversación o no tienes acceso a ella.")
-
-
-def can_see(user: User, campaign: str) -> bool:
-    """Whether a staff member may see a campaign's queue and conversations."""
-    if user.role == "admin":
-        return True
-    if user.role == "supervisor":
-        return not user.campaigns or campaign in user.campaigns
-    return user.role == "agent" and campaign in user.campaigns
 
 
 async def visible(session: AsyncSession, user: User, handoff_id: int) -> Handoff:

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from core import conversations as store
+from core.accounts.access import SupervisorUser
 from core.privacy import mask_sender, mask_text
 from core.web.deps import SessionDep
-from handoff.router import SupervisorUser
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
 

@@ -6,7 +6,10 @@ what these return is said to the user as part of their turn:
 
 * `conversation_started`: the containment denominator (`conversation_started` event);
 * `request`: queue the conversation (human mode, the bot paused) and tell the user their place and
-  wait, or say why nobody can take it now (outside business hours, no agent available);
+  wait, or say why nobody can take it now (outside business hours, no agent available). An
+  urgent request (an emergency) is always queued, whatever the hours or who is online, so that
+  supervisors see it at once; one that finds the conversation already queued or attended
+  escalates that handoff (`escalate`);
 * `on_user_message`: a message in human mode is for the agent; the user may leave the queue, and
   is reminded of their place now and then;
 * `record_csat`, `record_callback`: the survey answer after a close, a callback request.
@@ -15,16 +18,18 @@ what these return is said to the user as part of their turn:
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import conversations as store
 from core.db import utcnow
 from core.ports import ConversationRef
 from core.protocol import CallbackRequest, HandoffRequest, Priority, Reply
 from handoff import events, messages, queries
-from handoff.context import HandoffContext, Ticks
+from handoff.context import HandoffContext, Ticks, won
 from handoff.events import ConsoleUpdate
 from handoff.hours import hours_for
 from handoff.models import QUEUED_STATUSES, Callback, EventKind, Handoff, HandoffStatus
@@ -56,6 +61,8 @@ class Intake:
             assert conversation is not None
             now = utcnow()
             open_handoff = await queries.open_handoff(session, conversation.id)
+            if open_handoff is not None and request.priority == Priority.URGENT:
+                return await self._escalate(session, conversation, open_handoff, request)
             if open_handoff is not None:
                 position = await queries.position(session, open_handoff)
                 return [messages.already_queued(position or 1)]
@@ -66,7 +73,8 @@ class Intake:
                 why = "closed"
             elif not await queries.available_agents(session, request.campaign):
                 why = "no_agents"
-            if why is not None:
+            urgent = request.priority == Priority.URGENT
+            if why is not None and not urgent:
                 events.record(
                     session,
                     EventKind.HANDOFF_UNAVAILABLE,
@@ -76,8 +84,6 @@ class Intake:
                     detail={"why": why, "priority": request.priority, "reason": request.reason},
                 )
                 await session.commit()
-                if request.priority == Priority.URGENT:
-                    return [messages.emergency_no_agents()]
                 if why == "closed":
                     return [messages.closed_hours(request.campaign, hours.describe())]
                 return [messages.no_agents(request.campaign)]
@@ -106,7 +112,8 @@ class Intake:
                 handoff,
                 at=now,
                 channel=conversation.channel,
-                detail={"priority": handoff.priority, "reason": handoff.reason},
+                detail={"priority": handoff.priority, "reason": handoff.reason}
+                | ({"unattended": why} if why else {}),
             )
             await session.commit()
             await self._context.bot.pause(conversation.ref)
@@ -117,7 +124,114 @@ class Intake:
             await session.commit()
             await events.console(self._context, ConsoleUpdate.QUEUE, handoff)
             self._ticks.tick_soon()  # offer it now rather than at the next tick
+            if urgent:
+                return [messages.emergency_queued(handoff.campaign, position)]
             return [messages.queued(handoff.campaign, position, eta)]
+
+    async def _escalate(
+        self,
+        session: AsyncSession,
+        conversation: store.Conversation,
+        handoff: Handoff,
+        request: HandoffRequest,
+    ) -> list[Reply]:
+        """An emergency in a conversation already queued or attended: its handoff becomes urgent.
+
+        Still queued: it moves to the emergency's queue (its place starts again there, ahead of
+        every non-urgent one; an offer to an agent of another campaign is withdrawn). Attended:
+        the agent keeps it, and their console shows the emergency. The caller holds the
+        conversation's lock; an agent may take the handoff meanwhile, hence the retries."""
+        for _ in range(3):
+            if handoff.priority == Priority.URGENT:
+                break  # already an emergency: nothing to raise
+            now = utcnow()
+            previous = {
+                "priority": handoff.priority,
+                "campaign": handoff.campaign,
+                "reason": handoff.reason,
+                "status": handoff.status,
+            }
+            values: dict[str, Any] = {
+                "priority": Priority.URGENT,
+                "reason": request.reason,
+                "context": {**(handoff.context or {}), **request.context},
+            }
+            moved = handoff.status in QUEUED_STATUSES and handoff.campaign != request.campaign
+            if moved:
+                values |= {
+                    "campaign": request.campaign,
+                    "enqueued_at": now,
+                    "declined_by": [],
+                    "status": HandoffStatus.WAITING,
+                    "offered_to": None,
+                    "offered_at": None,
+                }
+            result = await session.execute(
+                update(Handoff)
+                .where(Handoff.id == handoff.id, Handoff.status == handoff.status)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not won(result):  # claimed, offered or ended meanwhile: look again
+                await session.rollback()
+                found = await queries.open_handoff(session, conversation.id)
+                if found is None:
+                    return []
+                handoff = found
+                continue
+            if moved and previous["status"] == HandoffStatus.OFFERED:
+                events.record(
+                    session,
+                    EventKind.OFFER_EXPIRED,
+                    at=now,
+                    campaign=previous["campaign"],
+                    conversation_id=handoff.conversation_id,
+                    handoff_id=handoff.id,
+                    agent=handoff.offered_to,
+                    detail={"why": "escalated"},
+                )
+            if moved:  # the live figures follow it to its new queue
+                events.record(
+                    session,
+                    EventKind.TRANSFERRED,
+                    at=now,
+                    campaign=request.campaign,
+                    conversation_id=handoff.conversation_id,
+                    handoff_id=handoff.id,
+                    detail={"from": previous["campaign"], "why": "emergency"},
+                )
+            events.record(
+                session,
+                EventKind.ESCALATED,
+                at=now,
+                campaign=request.campaign if moved else handoff.campaign,
+                conversation_id=handoff.conversation_id,
+                handoff_id=handoff.id,
+                agent=handoff.agent,
+                channel=conversation.channel,
+                detail={"reason": request.reason, "from": previous}
+                | ({"alert": request.context["alert"]} if "alert" in request.context else {}),
+            )
+            await session.commit()
+            await session.refresh(handoff)
+            if handoff.status == HandoffStatus.ASSIGNED:
+                await events.console(self._context, ConsoleUpdate.CONVERSATION, handoff)
+            else:
+                await events.console(
+                    self._context,
+                    ConsoleUpdate.QUEUE,
+                    handoff,
+                    previous_campaign=previous["campaign"],
+                )
+                self._ticks.tick_soon()
+            break
+        if handoff.status == HandoffStatus.ASSIGNED:
+            return [messages.emergency_to_agent()]
+        position = await queries.position(session, handoff) or 1
+        handoff.notified_position = position
+        handoff.notified_at = utcnow()
+        await session.commit()
+        return [messages.emergency_escalated(handoff.campaign, position)]
 
     async def on_user_message(
         self, ref: ConversationRef, text: str, payload: str | None

@@ -78,10 +78,31 @@ def no_agents(campaign: str) -> Reply:
     }
 
 
-def emergency_no_agents() -> Reply:
+def emergency_queued(campaign: str, position: int) -> Reply:
+    """An emergency is always queued, whoever is online: the person is told to call first."""
     return {
-        "text": "Ahora no hay una persona disponible por este medio. No esperes: llama al 911 o "
-        "acude a urgencias.",
+        "text": "Llama ahora al 911; no esperes respuesta por este medio. Ya avisamos al equipo "
+        f"de {_name(campaign)}: estás en el lugar {position} de la fila y una persona se unirá a "
+        "esta conversación en cuanto esté libre. Puedes seguir escribiendo aquí.",
+        "buttons": [],
+    }
+
+
+def emergency_escalated(campaign: str, position: int) -> Reply:
+    """An emergency said while already waiting: the wait becomes an urgent one."""
+    return {
+        "text": f"Avisamos que es una emergencia: ahora estás en el lugar {position} de la fila "
+        f"de {_name(campaign)}. Llama ahora al 911; una persona se unirá aquí en cuanto esté "
+        "libre.",
+        "buttons": [],
+    }
+
+
+def emergency_to_agent() -> Reply:
+    """An emergency said while a person attends: they are told, and so is the user."""
+    return {
+        "text": "Avisamos a la persona que te atiende que es una emergencia. Si tú o alguien "
+        "más está en peligro, llama ahora al 911.",
         "buttons": [],
     }
 

@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     ASSIGNED = "assigned"
     FIRST_RESPONSE = "first_response"
     TRANSFERRED = "transferred"
+    ESCALATED = "escalated"  # an emergency said while the handoff was open: now urgent
     ABANDONED = "abandoned"
     EXPIRED = "expired"
     CLOSED = "closed"

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import conversations as store
+from core.accounts.access import can_see
 from core.accounts.models import User
 from core.db import utcnow
 from core.settings import Settings
 from handoff import routing
-from handoff.access import can_see
 from handoff.models import (
     OPEN_STATUSES,
     QUEUED_STATUSES,

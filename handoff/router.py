@@ -1,10 +1,11 @@
 """The agents' API `/api/handoff/...`: queues, claiming, replying, notes, transfer, closing, live
 events. Mounted by the app factory (ventanilla/app.py); the consoles' pages (static/) call it.
 
-Roles are checked here, campaigns in access.py (an agent sees only their campaigns; a supervisor
-the campaigns in their scope, all when none is set; an admin everything; an editor nothing). A
-conversation outside one's scope is a 404, so its existence is not revealed. Changes go to the
-desk (desk.py) and presence (presence.py) of `app.state.handoff`; lists come from queries.py.
+Roles and campaign scopes are core's (core/accounts/access.py: an agent sees only their
+campaigns; a supervisor the campaigns in their scope, all when none is set; an admin everything;
+an editor nothing). A conversation outside one's scope is a 404, so its existence is not
+revealed. Changes go to the desk (desk.py) and presence (presence.py) of `app.state.handoff`;
+lists come from queries.py.
 """
 
 from __future__ import annotations
@@ -23,17 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from core import conversations as store
+from core.accounts.access import AgentUser, StaffUser, can_see
 from core.accounts.models import AuditEvent, User
-from core.accounts.router import CurrentUser
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
-from core.errors import ApiError
-from core.privacy import mask_sender, mask_text
+from core.privacy import mask_sender, mask_text, mask_values
 from core.protocol import Priority
 from core.web.deps import SessionDep
-from handoff import canned, queries
-from handoff.access import can_see, visible
+from handoff import canned, emergencies, queries
+from handoff.access import visible
 from handoff.desk import DISPOSITIONS, Desk
 from handoff.models import AgentStatus, Handoff, HandoffNote, HandoffStatus
 from handoff.presence import Presence
@@ -60,31 +60,6 @@ DeskDep = Annotated[Desk, Depends(get_desk)]
 PresenceDep = Annotated[Presence, Depends(get_presence)]
 
 
-def require(user: User, *roles: str) -> None:
-    if user.role not in roles:
-        raise ApiError(403, "forbidden", "Tu rol no permite esta operación.")
-
-
-def staff(user: CurrentUser) -> User:
-    require(user, "agent", "supervisor", "admin")
-    return user
-
-
-def supervisors(user: CurrentUser) -> User:
-    require(user, "supervisor", "admin")
-    return user
-
-
-def agents(user: CurrentUser) -> User:
-    require(user, "agent")
-    return user
-
-
-StaffUser = Annotated[User, Depends(staff)]
-SupervisorUser = Annotated[User, Depends(supervisors)]
-AgentUser = Annotated[User, Depends(agents)]
-
-
 def show_sender(user: User, sender: str, reveal: bool = False) -> str:
     return sender if reveal or user.role == "admin" else mask_sender(sender)
 
@@ -104,6 +79,9 @@ class QueueEntry(BaseModel):
     offered_to: str | None = None
     agent: str | None = None
     reason: str
+    emergency: str | None = Field(
+        default=None, description="The emergency it answers, in Spanish (urgent handoffs only)"
+    )
     summary: str
 
 
@@ -166,6 +144,7 @@ def entry(
         offered_to=handoff.offered_to,
         agent=handoff.agent,
         reason=handoff.reason,
+        emergency=emergencies.label(handoff),
         summary=mask_text(handoff.summary),
     )
 
@@ -206,17 +185,6 @@ async def recently_viewed(session: AsyncSession, username: str, target: str) -> 
         .limit(1)
     )
     return found.scalar_one_or_none() is not None
-
-
-def mask_values(value: Any) -> Any:
-    """The context (slots the bot collected) with identifiers inside its strings masked."""
-    if isinstance(value, str):
-        return mask_text(value)
-    if isinstance(value, dict):
-        return {k: mask_values(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_values(v) for v in value]
-    return value
 
 
 # ---------------------------------------------------------------- queue

@@ -1,4 +1,5 @@
-"""Supervisors' API: live dashboard, transcript search and export, the monthly report, callbacks.
+"""Supervisors' API: live dashboard, unattended emergencies, transcript search and export, the
+monthly report, callbacks.
 
 Mounted by the app factory (ventanilla/app.py); the dashboard and report pages (static/) call it.
 Every figure comes from `handoff_events` through the pure functions of `handoff/metrics.py`.
@@ -7,40 +8,42 @@ Exports and transcript views are written to the audit log.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from pydantic import BaseModel, Field
 from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import conversations as store
-from core.accounts.models import User
+from core.accounts.access import StaffUser, SupervisorUser, scope
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
 from core.privacy import mask_sender, mask_text
+from core.protocol import EmergencyKind
 from core.web.deps import SessionDep
-from handoff import metrics
-from handoff.access import can_see
-from handoff.models import Callback, CallbackStatus, EventKind, Handoff, HandoffEvent
-from handoff.router import StaffUser, SupervisorUser
+from core.web.exports import csv_text, day_end, day_start, download, parse_day
+from handoff import emergencies, metrics
+from handoff.models import (
+    Callback,
+    CallbackStatus,
+    EventKind,
+    Handoff,
+    HandoffEvent,
+    HandoffStatus,
+)
+from handoff.queries import seconds_between
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
 
 LIVE_WINDOW = timedelta(days=2)  # open handoffs older than this have expired long ago
 MAX_RESULTS = 500
-
-
-def _scope(user: User) -> list[str]:
-    return [code for code in CAMPAIGNS if can_see(user, code)]
 
 
 def _figures(f: metrics.CampaignFigures, threshold: int) -> dict[str, Any]:
@@ -68,9 +71,9 @@ async def _events(session: AsyncSession, since: datetime, until: datetime) -> li
     return list(result.scalars())
 
 
-def _in_scope(events: list[HandoffEvent], scope: list[str]) -> list[HandoffEvent]:
+def _in_scope(events: list[HandoffEvent], campaigns: list[str]) -> list[HandoffEvent]:
     """Events of the campaigns in scope; conversation and presence events are kept."""
-    allowed = set(scope)
+    allowed = set(campaigns)
     return [e for e in events if e.campaign is None or e.campaign in allowed]
 
 
@@ -81,14 +84,14 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
     now = utcnow()
     today = now.astimezone(tz).date()
     since = datetime.combine(today, time(), tzinfo=tz).astimezone(UTC)
-    scope = _scope(user)
-    events = _in_scope(await _events(session, min(since, now - LIVE_WINDOW), now), scope)
+    allowed = scope(user)
+    events = _in_scope(await _events(session, min(since, now - LIVE_WINDOW), now), allowed)
     thresholds = settings.handoff_service_level_seconds
     default = settings.handoff_default_service_level_seconds
     figures = metrics.campaign_figures(events, now, since, thresholds, default)
     total = figures.pop(metrics.ALL)
     campaigns = [
-        _figures(f, thresholds.get(code, default)) for code, f in figures.items() if code in scope
+        _figures(f, thresholds.get(code, default)) for code, f in figures.items() if code in allowed
     ]
     return {
         "generated_at": now.isoformat(),
@@ -104,13 +107,45 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
     }
 
 
-def _parse_day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ApiError(400, "invalid_date", f"La fecha «{name}» debe ser AAAA-MM-DD.") from exc
+class UnattendedEmergency(BaseModel):
+    id: int = Field(description="The handoff's id")
+    campaign: str
+    campaign_name: str
+    kind: EmergencyKind | None = Field(description="None when nothing says which emergency")
+    reason: str = Field(description="The emergency, in Spanish")
+    status: HandoffStatus = Field(description="waiting, or offered to an agent not yet accepted")
+    offered_to: str | None
+    waiting_seconds: float = Field(description="Since the handoff was requested")
+    created_at: datetime
+    channel: str
+    sender: str = Field(description="Masked")
+
+
+@router.get(
+    "/emergencies",
+    response_model=list[UnattendedEmergency],
+    summary="Open urgent handoffs of my campaigns no agent has taken yet, longest waiting first",
+)
+async def unattended_emergencies(
+    user: SupervisorUser, session: SessionDep
+) -> list[UnattendedEmergency]:
+    now = utcnow()
+    return [
+        UnattendedEmergency(
+            id=handoff.id,
+            campaign=handoff.campaign,
+            campaign_name=CAMPAIGNS.get(handoff.campaign, handoff.campaign),
+            kind=emergencies.kind_of(handoff),
+            reason=emergencies.label(handoff) or emergencies.UNKNOWN,
+            status=handoff.status,
+            offered_to=handoff.offered_to,
+            waiting_seconds=round(seconds_between(handoff.created_at, now), 1),
+            created_at=handoff.created_at,
+            channel=conversation.channel,
+            sender=mask_sender(conversation.sender),
+        )
+        for handoff, conversation in await emergencies.unattended(session, user)
+    ]
 
 
 @router.get(
@@ -130,26 +165,21 @@ async def transcripts(
     format: Literal["list", "csv", "json"] = "list",
 ) -> Any:
     tz = ZoneInfo(request.app.state.settings.timezone)
-    scope = _scope(user)
-    if campaign and campaign not in scope:
+    allowed = scope(user)
+    if campaign and campaign not in allowed:
         raise ApiError(403, "forbidden", "Esa campaña no está en tu alcance.")
     query = (
         select(Handoff, store.Conversation)
         .join(store.Conversation, store.Conversation.id == Handoff.conversation_id)
-        .where(Handoff.campaign.in_([campaign] if campaign else scope))
+        .where(Handoff.campaign.in_([campaign] if campaign else allowed))
         .order_by(Handoff.id.desc())
         .limit(MAX_RESULTS)
     )
-    start, end = _parse_day(date_from, "desde"), _parse_day(date_to, "hasta")
+    start, end = parse_day(date_from, "desde"), parse_day(date_to, "hasta")
     if start:
-        query = query.where(
-            Handoff.created_at >= datetime.combine(start, time(), tzinfo=tz).astimezone(UTC)
-        )
+        query = query.where(Handoff.created_at >= day_start(start, tz))
     if end:
-        query = query.where(
-            Handoff.created_at
-            < datetime.combine(end + timedelta(days=1), time(), tzinfo=tz).astimezone(UTC)
-        )
+        query = query.where(Handoff.created_at < day_end(end, tz))
     if channel:
         query = query.where(store.Conversation.channel == channel)
     if disposition:
@@ -200,7 +230,9 @@ async def transcripts(
     await session.commit()
     stamp = utcnow().strftime("%Y%m%d-%H%M")
     if format == "csv":
-        return _download(_transcripts_csv(results), f"transcripciones-{stamp}.csv", "text/csv")
+        return download(
+            csv_text(TRANSCRIPT_COLUMNS, results), f"transcripciones-{stamp}.csv", "text/csv"
+        )
     for item in results:
         conversation_id = next(h.conversation_id for h, _ in rows if h.id == item["id"])
         messages = await session.execute(
@@ -213,40 +245,26 @@ async def transcripts(
             for m in messages.scalars()
         ]
     body = json.dumps({"filters": filters, "results": results}, ensure_ascii=False, indent=1)
-    return _download(body, f"transcripciones-{stamp}.json", "application/json")
+    return download(body, f"transcripciones-{stamp}.json", "application/json")
 
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _transcripts_csv(results: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    headers = {
-        "id": "id",
-        "campaign": "campaña",
-        "channel": "canal",
-        "sender": "remitente",
-        "status": "estado",
-        "disposition": "cierre",
-        "agent": "agente",
-        "created_at": "inicio",
-        "closed_at": "fin",
-        "csat": "csat",
-        "snippet": "resumen",
-    }
-    writer = csv.DictWriter(out, fieldnames=list(headers))
-    writer.writerow(headers)
-    writer.writerows(results)
-    return out.getvalue()
-
-
-def _download(body: str, filename: str, media_type: str) -> Response:
-    return Response(
-        content=body.encode("utf-8"),
-        media_type=f"{media_type}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+TRANSCRIPT_COLUMNS = {
+    "id": "id",
+    "campaign": "campaña",
+    "channel": "canal",
+    "sender": "remitente",
+    "status": "estado",
+    "disposition": "cierre",
+    "agent": "agente",
+    "created_at": "inicio",
+    "closed_at": "fin",
+    "csat": "csat",
+    "snippet": "resumen",
+}
 
 
 @router.get(
@@ -267,8 +285,8 @@ async def monthly(
         start, end = metrics.month_bounds(month, tz)
     except ValueError as exc:
         raise ApiError(400, "invalid_month", "El mes debe ser AAAA-MM.") from exc
-    scope = _scope(user)
-    events = _in_scope(await _events(session, start, end), scope)
+    allowed = scope(user)
+    events = _in_scope(await _events(session, start, end), allowed)
     rows = metrics.monthly_report(
         events,
         month,
@@ -279,7 +297,7 @@ async def monthly(
     if format == "csv":
         record(session, "report_export", actor=user.username, target=f"mensual {month}")
         await session.commit()
-        return _download(metrics.monthly_csv(rows), f"reporte-{month}.csv", "text/csv")
+        return download(metrics.monthly_csv(rows), f"reporte-{month}.csv", "text/csv")
     return {
         "month": month,
         "timezone": settings.timezone,
@@ -301,7 +319,7 @@ async def monthly(
 async def callbacks(user: StaffUser, session: SessionDep) -> list[dict[str, Any]]:
     result = await session.execute(
         select(Callback)
-        .where(Callback.campaign.in_(_scope(user)), Callback.status == CallbackStatus.PENDING)
+        .where(Callback.campaign.in_(scope(user)), Callback.status == CallbackStatus.PENDING)
         .order_by(Callback.id)
     )
     rows = list(result.scalars())

@@ -43,6 +43,8 @@ from knowledge_base.router import Indexer
 from knowledge_base.router import router as kb_router
 from knowledge_base.service import Workflow
 from triage.emergencies import SafetyLayer
+from triage.pages import router as triage_pages_router
+from triage.router import router as triage_router
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +138,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kb_router,
         kb_pages_router,
         console_router,
+        triage_router,
+        triage_pages_router,
         shared_static,
     ):
         app.include_router(router)

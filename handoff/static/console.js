@@ -25,6 +25,7 @@ const state = {
   mine: [],
   offers: [],
   knownOffers: null,
+  knownUrgent: null,
   unread: new Set(),
   presence: null,
   selectedId: null,
@@ -172,7 +173,7 @@ function entryItem(entry, kind) {
   }
   const title = `#${entry.id} · ${campaignName(entry.campaign)}`;
   const head = el("div", { class: "item-top" },
-    entry.priority !== "normal" ? el("span", { class: `badge badge-${entry.priority}`, text: label(PRIORITY_LABELS, entry.priority) }) : null,
+    entry.priority !== "normal" ? el("span", { class: `badge badge-${entry.priority}`, testid: `priority-${entry.id}`, text: priorityText(entry) }) : null,
     el("span", { class: "item-title", text: title }),
     state.unread.has(entry.id) ? el("span", { class: "badge badge-new", testid: `unread-${entry.id}`, text: "Nuevo" }) : null,
   );
@@ -199,6 +200,12 @@ function entryItem(entry, kind) {
   }, body, actions.length ? el("div", { class: "item-actions" }, actions) : null);
 }
 
+/** "Urgente · Posible infarto": the emergency an urgent conversation answers, when known. */
+function priorityText(entry) {
+  const text = label(PRIORITY_LABELS, entry.priority);
+  return entry.emergency ? `${text} · ${entry.emergency}` : text;
+}
+
 function emptyItem(text) {
   return el("li", { class: "empty", text });
 }
@@ -210,6 +217,15 @@ function renderLists() {
   // offers: announce new ones loudly
   const newOffers = state.knownOffers ? state.offers.filter((e) => !state.knownOffers.has(e.id)) : state.offers;
   state.knownOffers = offerIds;
+
+  // a conversation of mine that became an emergency: say it loudly once
+  const urgentMine = new Set(state.mine.filter((e) => e.priority === "urgent").map((e) => e.id));
+  const newlyUrgent = state.knownUrgent ? state.mine.filter((e) => urgentMine.has(e.id) && !state.knownUrgent.has(e.id)) : [];
+  state.knownUrgent = urgentMine;
+  if (newlyUrgent.length) {
+    const first = newlyUrgent[0];
+    announce(`Emergencia en tu conversación #${first.id}: ${first.emergency || "urgente"}.`, { assertive: true });
+  }
   if (newOffers.length) {
     const first = newOffers[0];
     announce(
@@ -349,7 +365,7 @@ function renderConversation() {
   setChildren(dom.convMeta,
     el("span", {}, "Usuario: ", el("strong", { testid: "conv-sender", text: c.sender })),
     el("span", {}, "Canal: ", el("strong", { text: label(state.channels, c.channel) })),
-    el("span", {}, "Prioridad: ", el("strong", { text: label(PRIORITY_LABELS, c.priority) })),
+    el("span", { class: c.priority === "urgent" ? "urgent-text" : null }, "Prioridad: ", el("strong", { testid: "conv-priority", text: priorityText(c) })),
     el("span", {}, "Estado: ", el("strong", { testid: "conv-status", text: label(STATUS_LABELS, c.status) })),
     el("span", {}, live ? "Espera: " : "Esperó: ", wait),
     c.agent ? el("span", {}, "Agente: ", el("strong", { text: c.agent })) : null,
@@ -703,7 +719,8 @@ function bind() {
   dom.revealToggle.addEventListener("click", toggleReveal);
   dom.replyForm.addEventListener("submit", sendReply);
   dom.replyInput.addEventListener("input", updateSuggestions);
-  dom.replyInput.addEventListener("keydown", onReplyKeydown);
+  state.knownOffers = null;
+  state.knownUrgent = null;
   dom.replyInput.addEventListener("blur", () => window.setTimeout(hideSuggestions, 150));
   dom.noteForm.addEventListener("submit", sendNote);
   dom.noteInput.addEventListener("keydown", (event) => {

@@ -1,8 +1,9 @@
 // Ventanilla — supervisor dashboard (/supervision): live figures per campaign, containment and
-// today's handoffs by hour. Refreshed by the live events (SSE) and every 15 s.
+// today's handoffs by hour, and on top the unattended emergencies. Refreshed by the live events
+// (SSE) and every 15 s.
 
 import {
-  ApiError, CHART_COLORS, DASH, api, barChart, channelLabels, clock, coalesce, count, dateTime, duration,
+  ApiError, CHART_COLORS, DASH, announce, api, barChart, channelLabels, clock, coalesce, count, dateTime, duration,
   el, label, liveEvents, percent, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage,
   startTicking, tickElement,
 } from "/static/staff.js";
@@ -35,6 +36,7 @@ const COLUMNS = [
 const dom = {};
 let chart = null;
 let seq = 0;
+let knownEmergencies = null; // ids already shown: a new one is announced
 
 function cell(figures, [field, , format], header = false) {
   const value = figures[field];
@@ -133,16 +135,41 @@ function renderFailed(rows, channels) {
     : [el("tr", {}, el("td", { colSpan: 6, class: "text", text: "Ningún mensaje sin entregar." }))]);
 }
 
+function renderEmergencies(rows, channels) {
+  dom.emergencies.dataset.count = String(rows.length);
+  dom.emergenciesCount.textContent = String(rows.length);
+  dom.emergencies.classList.toggle("has-emergencies", rows.length > 0);
+  const ids = new Set(rows.map((r) => r.id));
+  const fresh = knownEmergencies ? rows.filter((r) => !knownEmergencies.has(r.id)) : [];
+  knownEmergencies = ids;
+  if (fresh.length) {
+    announce(`Emergencia sin atender: ${fresh[0].reason}, ${fresh[0].campaign_name}.`, { assertive: true });
+  }
+  replaceChildrenKeepFocus(dom.emergencyRows, rows.length
+    ? rows.map((r) => el("tr", { testid: `emergency-${r.id}`, dataset: { kind: r.kind || "" } },
+      el("th", { scope: "row" }, el("span", { class: "badge badge-urgent", text: r.reason })),
+      el("td", { text: r.campaign_name }),
+      tickElement(el("td", { testid: `emergency-wait-${r.id}` }), r.waiting_seconds),
+      el("td", { text: label(channels, r.channel) }),
+      el("td", { text: r.sender }),
+      el("td", { text: r.status === "offered" ? `Ofrecida a ${r.offered_to || "un agente"}` : "En espera" }),
+      el("td", {}, el("a", { href: "/consola", text: `#${r.id}`, attrs: { "aria-label": `Abrir la consola para la conversación ${r.id}` } })),
+    ))
+    : [el("tr", {}, el("td", { colSpan: 7, class: "text", text: "Ninguna emergencia sin atender." }))]);
+}
+
 async function refresh() {
   const mine = ++seq;
   try {
-    const [data, failed, channels] = await Promise.all([
+    const [data, urgent, failed, channels] = await Promise.all([
       api("/api/handoff/dashboard"),
+      api("/api/handoff/emergencies"),
       api("/api/handoff/deliveries/failed", { query: { limit: 50 } }),
       channelLabels(),
     ]);
     if (mine !== seq) return;
     showError(dom.error, null);
+    renderEmergencies(urgent || [], channels);
     render(data);
     renderFailed(failed || [], channels);
   } catch (error) {
@@ -171,6 +198,7 @@ for (const [key, id] of Object.entries({
   head: "dash-head", rows: "dash-rows", total: "dash-total", updated: "dash-updated",
   period: "dash-period", error: "dash-error", refresh: "dash-refresh", chart: "hourly-chart",
   chartError: "chart-error", hourlyRows: "hourly-rows", failedRows: "failed-rows",
+  emergencies: "emergencies", emergenciesCount: "emergencies-count", emergencyRows: "emergencies-rows",
 })) dom[key] = document.getElementById(id);
 
 startPage({ page: "supervision", roles: ["supervisor", "admin"], start });

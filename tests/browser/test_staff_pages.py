@@ -34,12 +34,14 @@ PAGES = [
         "Base de conocimiento",
         "unanswered-title",
     ),
+    ("/evaluaciones", "Evaluaciones COVID-19", "Orientación Médica COVID-19", "assessments-title"),
 ]
 NAVIGATION = [  # an administrator sees every link of staff.js's PAGES
     "Consola de agente",
     "Tablero",
     "Transcripciones",
     "Reporte mensual",
+    "Evaluaciones COVID-19",
     "Base de conocimiento",
 ]
 

@@ -29,6 +29,14 @@ PAGES = {
         "Preguntas sin respuesta — Base de conocimiento",
         "Base de conocimiento",
     ),
+    "/evaluaciones": ("Evaluaciones COVID-19", "Orientación Médica COVID-19"),
+}
+# Where each page's own files are served
+OWN_ASSETS = {
+    "/consola": "/consola/static/",
+    "/supervision": "/consola/static/",
+    "/editores": "/editores/",
+    "/evaluaciones": "/evaluaciones/static/",
 }
 LOADED = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/[^"]*)"')
 IMPORTED = re.compile(r'\bfrom\s+"([^"]+)"|\bimport\s+"([^"]+)"')
@@ -82,7 +90,7 @@ def test_every_file_a_page_loads_is_served_shared_ones_from_static(
 ) -> None:
     loaded = files_loaded_by(client, url)
     assert {"/static/staff.css", "/static/staff.js"} <= loaded
-    own = "/consola/static/" if url.startswith(("/consola", "/supervision")) else "/editores/"
+    own = next(prefix for page, prefix in OWN_ASSETS.items() if url.startswith(page))
     assert all(path.startswith(("/static/", own)) for path in loaded), loaded
 
 
@@ -117,7 +125,15 @@ def test_package_data_lists_every_file_the_app_reads_that_is_not_python() -> Non
             listed.update(path for path in folder.glob(pattern) if path.is_file())
     needed = {
         path
-        for top in ("core", "connectors", "handoff", "knowledge_base", "actions", "ventanilla")
+        for top in (
+            "core",
+            "connectors",
+            "handoff",
+            "knowledge_base",
+            "triage",
+            "actions",
+            "ventanilla",
+        )
         for path in (PROJECT_ROOT / top).rglob("*")
         if path.is_file()
         and path.suffix not in (".py", ".pyc")

@@ -347,8 +347,21 @@ const PAGES = [
   { key: "supervision", href: "/supervision", text: "Tablero", roles: ["supervisor", "admin"] },
   { key: "transcripciones", href: "/supervision/transcripciones", text: "Transcripciones", roles: ["supervisor", "admin"] },
   { key: "reporte", href: "/supervision/reporte", text: "Reporte mensual", roles: ["supervisor", "admin"] },
+  { key: "evaluaciones", href: "/evaluaciones", text: "Evaluaciones COVID-19", roles: ["agent", "supervisor", "admin"], campaign: "omt_covid" },
   { key: "editores", href: "/editores", text: "Base de conocimiento", roles: ["editor", "admin"] },
 ];
+
+/** Whether `me` may see a campaign's pages (core/accounts/access.py says the same). */
+function canSee(me, campaign) {
+  if (!campaign || me.role === "admin") return true;
+  const campaigns = me.campaigns || [];
+  if (me.role === "supervisor") return campaigns.length === 0 || campaigns.includes(campaign);
+  return me.role === "agent" && campaigns.includes(campaign);
+}
+
+function pagesFor(me) {
+  return PAGES.filter((p) => p.roles.includes(me.role) && canSee(me, p.campaign));
+}
 
 function buildLogin(container, onSubmit) {
   const error = el("p", { class: "alert", attrs: { role: "alert" }, testid: "login-error" });
@@ -403,9 +416,10 @@ function buildLogin(container, onSubmit) {
 
 /**
  * Wire the page: sign-in form, navigation, session box, sign-out, and the 401 handling.
- * `start(me)` runs once signed in with an allowed role and returns a stop() function.
+ * `start(me)` runs once signed in with an allowed role (and, for a campaign's page, that campaign
+ * in the user's scope) and returns a stop() function.
  */
-export async function startPage({ page, roles, start }) {
+export async function startPage({ page, roles, campaign = null, start }) {
   const loginView = document.getElementById("login-view");
   const appView = document.getElementById("app-view");
   const forbiddenView = document.getElementById("forbidden-view");
@@ -421,7 +435,7 @@ export async function startPage({ page, roles, start }) {
   });
 
   function renderNav() {
-    const links = me ? PAGES.filter((p) => p.roles.includes(me.role)) : [];
+    const links = me ? pagesFor(me) : [];
     nav.hidden = links.length < 2;
     nav.replaceChildren(el("ul", {}, links.map((p) => el("li", {},
       el("a", { href: p.href, text: p.text, attrs: { "aria-current": p.key === page ? "page" : null } }),
@@ -462,13 +476,15 @@ export async function startPage({ page, roles, start }) {
     renderNav();
     renderSession();
     loginView.hidden = true;
-    if (!roles.includes(me.role)) {
+    if (!roles.includes(me.role) || !canSee(me, campaign)) {
       appView.hidden = true;
       forbiddenView.hidden = false;
-      const allowed = PAGES.filter((p) => p.roles.includes(me.role));
+      const allowed = pagesFor(me);
       forbiddenView.replaceChildren(el("div", { class: "card forbidden", testid: "forbidden" },
         el("h2", { text: "No tienes acceso a esta página" }),
-        el("p", { text: `Tu rol (${label(ROLE_LABELS, me.role)}) no permite ver esta página.` }),
+        el("p", { text: roles.includes(me.role)
+          ? "Esta página es del personal de otra campaña."
+          : `Tu rol (${label(ROLE_LABELS, me.role)}) no permite ver esta página.` }),
         allowed.length ? el("p", {}, "Ir a: ", allowed.map((p, i) => [i ? ", " : "", el("a", { href: p.href, text: p.text })])) : null,
       ));
       return;
