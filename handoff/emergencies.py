@@ -8,14 +8,21 @@ panel "Emergencias sin atender" (supervision.py) and the agents' queue entries (
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import conversations as store
 from core.accounts.access import scope
 from core.accounts.models import User
+from core.db import utcnow
 from core.protocol import EMERGENCY_INTENTS, EmergencyKind, Priority
-from handoff.models import QUEUED_STATUSES, Handoff
+from handoff.models import QUEUED_STATUSES, Handoff, HandoffStatus
+
+# An emergency that ended with nobody attending (the person left, or the queue timed out) stays
+# on the supervisors' panel this long: someone may still need to call back.
+ENDED_UNATTENDED_SHOWN = timedelta(hours=24)
 
 # What staff read (es-MX).
 LABELS: dict[EmergencyKind, str] = {
@@ -44,13 +51,19 @@ def label(handoff: Handoff) -> str | None:
 
 
 async def unattended(session: AsyncSession, user: User) -> list[tuple[Handoff, store.Conversation]]:
-    """Open urgent handoffs of `user`'s campaigns that no agent holds yet, longest waiting first."""
+    """Urgent handoffs of `user`'s campaigns that no agent holds yet, and those of the last
+    day that ended without one (abandoned, expired), oldest first."""
     result = await session.execute(
         select(Handoff, store.Conversation)
         .join(store.Conversation, store.Conversation.id == Handoff.conversation_id)
         .where(
             Handoff.priority == Priority.URGENT,
-            Handoff.status.in_(QUEUED_STATUSES),
+            or_(
+                Handoff.status.in_(QUEUED_STATUSES),
+                (Handoff.status.in_((HandoffStatus.ABANDONED, HandoffStatus.EXPIRED)))
+                & Handoff.agent.is_(None)
+                & (Handoff.created_at >= utcnow() - ENDED_UNATTENDED_SHOWN),
+            ),
             Handoff.campaign.in_(scope(user)),
         )
         .order_by(Handoff.created_at, Handoff.id)

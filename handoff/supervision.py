@@ -113,7 +113,10 @@ class UnattendedEmergency(BaseModel):
     campaign_name: str
     kind: EmergencyKind | None = Field(description="None when nothing says which emergency")
     reason: str = Field(description="The emergency, in Spanish")
-    status: HandoffStatus = Field(description="waiting, or offered to an agent not yet accepted")
+    status: HandoffStatus = Field(
+        description="waiting, offered to an agent not yet accepted, or (for a day) abandoned or "
+        "expired without anyone attending"
+    )
     offered_to: str | None
     waiting_seconds: float = Field(description="Since the handoff was requested")
     created_at: datetime
@@ -139,7 +142,7 @@ async def unattended_emergencies(
             reason=emergencies.label(handoff) or emergencies.UNKNOWN,
             status=handoff.status,
             offered_to=handoff.offered_to,
-            waiting_seconds=round(seconds_between(handoff.created_at, now), 1),
+            waiting_seconds=round(seconds_between(handoff.created_at, handoff.closed_at or now), 1),
             created_at=handoff.created_at,
             channel=conversation.channel,
             sender=mask_sender(conversation.sender),

@@ -9,6 +9,11 @@ import {
 } from "/static/staff.js";
 
 const REFRESH_MS = 15000;
+// Emergencies that ended with nobody attending stay listed for a day (handoff/emergencies.py).
+const EMERGENCY_STATES = {
+  abandoned: "Salió sin ser atendida",
+  expired: "Venció sin atención",
+};
 const ALL = "__all__";
 
 // [field, header, format, expansion of an abbreviated header]
@@ -149,10 +154,12 @@ function renderEmergencies(rows, channels) {
     ? rows.map((r) => el("tr", { testid: `emergency-${r.id}`, dataset: { kind: r.kind || "" } },
       el("th", { scope: "row" }, el("span", { class: "badge badge-urgent", text: r.reason })),
       el("td", { text: r.campaign_name }),
-      tickElement(el("td", { testid: `emergency-wait-${r.id}` }), r.waiting_seconds),
+      EMERGENCY_STATES[r.status]
+        ? el("td", { testid: `emergency-wait-${r.id}`, text: `${Math.round(r.waiting_seconds / 60)} min` })
+        : tickElement(el("td", { testid: `emergency-wait-${r.id}` }), r.waiting_seconds),
       el("td", { text: label(channels, r.channel) }),
       el("td", { text: r.sender }),
-      el("td", { text: r.status === "offered" ? `Ofrecida a ${r.offered_to || "un agente"}` : "En espera" }),
+      el("td", { text: EMERGENCY_STATES[r.status] ? EMERGENCY_STATES[r.status] : (r.status === "offered" ? `Ofrecida a ${r.offered_to || "un agente"}` : "En espera") }),
       el("td", {}, el("a", { href: "/consola", text: `#${r.id}`, attrs: { "aria-label": `Abrir la consola para la conversación ${r.id}` } })),
     ))
     : [el("tr", {}, el("td", { colSpan: 7, class: "text", text: "Ninguna emergencia sin atender." }))]);

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from core import conversations as store
 from core import db
 from core.accounts import service as accounts
 from core.bus import LocalBus
+from core.db import utcnow
 from core.locks import LocalLocks
 from core.ports import ConversationRef
 from core.protocol import EmergencyKind, HandoffRequest, Intent, Priority, emergency_handoff
@@ -190,6 +191,9 @@ async def prepare(settings: Settings) -> None:
             ("u3", "codigo_infarto", "urgent", "assigned", {"alert": "inconsciente"}),
             ("u4", "codigo_infarto", "normal", "waiting", {}),
             ("u5", "omt_covid", "urgent", "closed", {"alert": "respiracion"}),
+            # The person left before anyone took it: still shown, for a day.
+            ("u6", "omt_covid", "urgent", "abandoned", {"alert": "respiracion"}),
+            ("u7", "omt_covid", "urgent", "expired", {"alert": "respiracion"}),
         ]
         for sender, campaign, priority, status, context in rows:
             conversation = await store.get_or_create_conversation(session, "rest", sender)
@@ -206,6 +210,8 @@ async def prepare(settings: Settings) -> None:
                     context=context,
                     agent="ana" if status == "assigned" else None,
                     declined_by=[],
+                    # u7 ended two days ago: off the panel by now.
+                    created_at=utcnow() - timedelta(days=2 if sender == "u7" else 0),
                 )
             )
         await session.commit()
@@ -233,8 +239,9 @@ def test_the_panel_lists_every_unattended_emergency_in_scope_masked(client: Test
     response = client.get("/api/handoff/emergencies", headers=bearer(client, "sofia"))
     assert response.status_code == 200
     rows = response.json()
-    assert [r["campaign"] for r in rows] == ["codigo_infarto", "salud_mental"]
-    infarto, suicidio = rows
+    assert [r["campaign"] for r in rows] == ["codigo_infarto", "salud_mental", "omt_covid"]
+    infarto, suicidio, left = rows
+    assert (left["status"], left["kind"]) == ("abandoned", "respiracion")
     assert infarto["kind"] == "infarto" and infarto["reason"] == "Posible infarto"
     assert infarto["campaign_name"] == "Código Infarto" and infarto["channel"] == "rest"
     assert infarto["sender"] == "••••••5678" and infarto["status"] == "waiting"
