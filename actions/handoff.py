@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -80,7 +80,9 @@ class ActionHandoff(Action):
 
 
 class ActionHandoffClosed(Action):
-    """Run by the gateway when an agent closes: the bot greets back and asks the survey."""
+    """Run by the gateway when an agent closes: the bot greets back and asks the survey. A form
+    that was under way when the person was handed over (an emergency said in the triage, say)
+    does not pick up where it was."""
 
     def name(self) -> str:
         return BotAction.HANDOFF_CLOSED
@@ -90,7 +92,7 @@ class ActionHandoffClosed(Action):
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_handoff_closed")
         dispatcher.utter_message(response="utter_ask_csat")
-        return [SlotSet("survey_pending", True)]
+        return [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("survey_pending", True)]
 
 
 def score_from(tracker: Tracker) -> int | None:

@@ -57,3 +57,47 @@ def check(protocol: Protocol, raw: Any) -> dict[str, Any]:
                 )
         answers[field] = value
     return answers
+
+
+# When an emergency sign stops the form, the questions after it are not asked. The engine needs
+# every field, so the unasked ones get these values: no symptoms, no risk factors, 0 days, exposure
+# unknown, and age 0. With no symptoms, age cannot make a rule fire (R3/R4 need a symptom), so the
+# outcome is R1 (rojo) plus R8 (no symptom), which is what the stored rules show.
+UNASKED: dict[str, Any] = {
+    "age": 0,
+    "emergency_signs": [],
+    "symptoms": [],
+    "symptom_days": 0,
+    "risk_factors": [],
+    "exposure": "unknown",
+}
+
+
+def complete(partial: dict[str, Any]) -> dict[str, Any]:
+    """The answers with the unasked fields (None or absent) given their neutral values."""
+    return {f: UNASKED[f] if partial.get(f) is None else partial[f] for f in FIELDS}
+
+
+def summary(protocol: Protocol, answers: dict[str, Any]) -> str:
+    """The answers in Spanish, one per line, with the protocol's words: the readback before the
+    result and the doctor's first read of a handoff. Fields not answered are left out."""
+    meanings = protocol.codes
+
+    def listed(field: str) -> str:
+        return ", ".join(meanings[field].get(c, c) for c in answers[field]) or "Ninguno"
+
+    lines = []
+    if answers.get("emergency_signs"):
+        lines.append(f"Señales de alarma: {listed('emergency_signs')}")
+    if answers.get("age") is not None:
+        lines.append(f"Edad: {answers['age']} años")
+    if answers.get("symptoms") is not None:
+        lines.append(f"Síntomas: {listed('symptoms')}")
+    if answers.get("symptoms") and answers.get("symptom_days") is not None:
+        lines.append(f"Días con síntomas: {answers['symptom_days']}")
+    if answers.get("risk_factors") is not None:
+        lines.append(f"Enfermedades o condiciones: {listed('risk_factors')}")
+    if answers.get("exposure") is not None:
+        exposure = meanings["exposure"].get(answers["exposure"], answers["exposure"])
+        lines.append(f"Contacto con un caso confirmado: {exposure}")
+    return "\n".join(lines)
