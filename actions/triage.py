@@ -76,6 +76,15 @@ class ValidateTriageForm(FormValidationAction):
     def name(self) -> str:
         return "validate_triage_form"
 
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        # Rasa offers the message that started the form ("tengo síntomas de covid", the menu's
+        # button) to every question's text mapping: it answers none of them.
+        if tracker.get_slot("requested_slot") is None:
+            return []
+        return await super().run(dispatcher, tracker, domain)
+
     async def required_slots(
         self,
         domain_slots: list[str],

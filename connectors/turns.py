@@ -209,8 +209,10 @@ class TurnRunner:
         self, ref: ConversationRef, mode: store.Mode, message: store.Message
     ) -> tuple[list[Reply], store.Status, str | None]:
         # A button's payload is one the bot offered (the triage form's signs among them: the
-        # form answers those); what the person typed is read for an emergency first.
-        kind = None if message.payload else self._safety.emergency(message.text)
+        # form answers those), also when a channel sends it as the text ("/intent{…}"); what
+        # the person typed is read for an emergency first.
+        typed = message.payload is None and not message.text.startswith("/")
+        kind = self._safety.emergency(message.text) if typed else None
         if kind is not None:
             return await self._emergency(ref, kind, message.text), store.Status.DONE, None
         if mode == store.Mode.HUMAN:

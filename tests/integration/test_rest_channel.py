@@ -32,13 +32,14 @@ def test_rest_turn_returns_texts_and_buttons(system: RunningSystem) -> None:
     assert all(set(m) == {"text", "buttons"} for m in messages)
     assert {"title": "Cita médica", "payload": "/book_appointment"} in messages[-1]["buttons"]
 
-    # A button's payload works as text too.
+    # A button's payload works as text too: the COVID-19 triage starts with the emergency signs.
     covid = httpx.post(
         f"{system.base_url}/api/messages",
         json={"sender": sender, "text": "/covid_symptoms"},
         timeout=60,
     ).json()["messages"]
-    assert "911" in covid[0]["text"]
+    assert "preguntas breves" in covid[0]["text"]
+    assert "señales" in covid[1]["text"] and len(covid[1]["buttons"]) >= 6
 
 
 def test_rest_duplicate_message_id_returns_the_first_answer(system: RunningSystem) -> None:

@@ -42,8 +42,17 @@ def tracker(
 def validate(slot: str, text: str, **kwargs: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     method = getattr(actions.ValidateTriageForm(), f"validate_{slot}")
-    result = method(text, dispatcher, tracker(text, **kwargs), DOMAIN)
+    slots = {"requested_slot": slot, **kwargs.pop("slots", {})}
+    result = method(text, dispatcher, tracker(text, slots=slots, **kwargs), DOMAIN)
     return result, dispatcher.messages
+
+
+@pytest.mark.asyncio
+async def test_the_message_that_starts_the_form_is_not_taken_for_an_answer() -> None:
+    for said in ("/covid_symptoms", "tengo síntomas de covid"):
+        dispatcher = CollectingDispatcher()
+        events = await actions.ValidateTriageForm().run(dispatcher, tracker(said), DOMAIN)
+        assert events == [] and dispatcher.messages == []
 
 
 def test_every_slot_the_form_asks_has_a_validator_and_a_question() -> None:
