@@ -372,3 +372,19 @@ def test_privacy_notice_page(system: Any, new_page: Any) -> None:
     for word in ("Instituto", "NSS", "CURP", "Acceso", "Rectificación", "Cancelación", "Oposición"):
         expect(body).to_contain_text(word)
     assert page.evaluate("document.documentElement.lang") == "es-MX"
+
+
+def test_an_emergency_shows_the_calls_to_make(system: Any, new_page: Any) -> None:
+    page = new_page(PHONE)
+    widget = Widget(page)
+    page.goto(system.base_url.rstrip("/") + "/")
+    widget.wait_online()
+    widget.type_and_press_enter("ya no kiero vivir")
+    alert = page.get_by_test_id("vt-alert")
+    expect(alert).to_be_visible(timeout=BOT_TIMEOUT_MS)
+    expect(alert).to_have_attribute("data-kind", "suicidio")
+    calls = alert.get_by_role("link")
+    expect(calls).to_have_count(2)
+    assert calls.nth(0).get_attribute("href") == "tel:911"
+    assert calls.nth(1).get_attribute("href") == "tel:8009112000"
+    expect(widget.bot.first).to_contain_text("800 911 2000")

@@ -51,6 +51,8 @@
   const START_OPEN = dataset.open === "true";
 
   const T = {
+    call911: "Llamar al 911",
+    callLineaVida: "Llamar a la Línea de la Vida (800 911 2000)",
     launcherOpen: "Abrir chat",
     launcherClose: "Cerrar chat",
     placeholder: "Escribe tu mensaje…",
@@ -316,6 +318,12 @@ button, textarea { font: inherit; color: inherit; margin: 0; }
 .vt-qr-btn:hover { background: #e3f1eb; }
 .vt-qr-btn:active { background: #cfe6dc; }
 
+.vt-alert { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 8px; }
+.vt-call {
+  display: inline-block; padding: 8px 12px; border-radius: 8px; background: #b3261e; color: #fff;
+  font-weight: 600; text-decoration: none;
+}
+.vt-call:focus-visible { outline: none; box-shadow: 0 0 0 3px #fff, 0 0 0 6px #1a56db; }
 .vt-notice {
   align-self: center; margin: 4px 0; padding: 6px 12px; max-width: 95%;
   background: #fff6dc; color: #5a4300; border: 1px solid #ecd58a; border-radius: 10px;
@@ -567,11 +575,21 @@ button, textarea { font: inherit; color: inherit; margin: 0; }
       h("span", { class: "vt-sr", text: `${prefix} ` }),
       e.from === "agent" ? h("span", { class: "vt-sender", text: T.agentLabel }) : null,
       textEl,
+      e.alert ? alertCalls(e.alert) : null,
       meta,
     );
     e.textEl = textEl;
     e.metaEl = meta;
     updateEntryNode(e);
+  }
+
+  /** Call buttons under an emergency's message: 911 always, the crisis line for suicidal talk. */
+  function alertCalls(kind) {
+    const calls = [h("a", { class: "vt-call", href: "tel:911", text: T.call911 })];
+    if (kind === "suicidio") {
+      calls.push(h("a", { class: "vt-call", href: "tel:8009112000", text: T.callLineaVida }));
+    }
+    return h("div", { class: "vt-alert", role: "alert", "data-testid": "vt-alert", "data-kind": kind }, ...calls);
   }
 
   function updateEntryNode(e) {
@@ -738,6 +756,8 @@ button, textarea { font: inherit; color: inherit; margin: 0; }
       buttons: from === "bot" ? buttons : [],
       ts: typeof m.ts === "string" ? m.ts : null,
       clientId: typeof m.client_id === "string" && m.client_id ? m.client_id : null,
+      // An emergency the gateway detected: the message offers the calls to make (tel: links).
+      alert: m.alert && typeof m.alert.kind === "string" ? m.alert.kind : null,
       payload: null,
       state: "sent",
       node: null,
