@@ -27,6 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from core.protocol import EMERGENCY_INTENTS, EmergencyKind, Reply
+from triage.parsing import LOW_SATURATION, saturation
 
 K = EmergencyKind
 
@@ -358,9 +359,6 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"\b(?:ya )?(?:me canse|estoy cansad[oa]) de vivir\b|\bno quiero seguir\b$",
     ],
 }
-# Oximeter readings: "saturación 85", "oxigenación de 84", "saturo 88", "spo2 86 %".
-READING = re.compile(r"\b(?:satur\w*|oxigen\w*|oxim\w*|spo2|sp02|o2)\D{0,30}?(\d{2,3})\b")
-LOW_SATURATION = 90
 # Words of the emergencies' vocabulary: with one, the classifier's opinion counts (see `judge`).
 CUES = re.compile(
     r"\b(?:pecho|corazon|infart\w*|respir\w*|aire|ahog\w*|asfixi\w*|mor\w*|muer\w*|mat\w*|"
@@ -402,9 +400,9 @@ def detect(text: str) -> Verdict:
         return Verdict(None, True, cue)
     # Order: a reading or a sign of the body before the words for it.
     for clause in kept:
-        for reading in READING.finditer(clause):
-            if 30 <= int(reading.group(1)) < LOW_SATURATION:
-                return Verdict(K.RESPIRACION, False, True)
+        reading = saturation(clause)  # numbers in words are digits by now
+        if reading is not None and reading < LOW_SATURATION:
+            return Verdict(K.RESPIRACION, False, True)
     for kind in (K.SUICIDIO, K.INFARTO, K.RESPIRACION, K.INCONSCIENTE):
         if any(_said(kind, clause) for clause in kept):
             return Verdict(kind, False, True)
