@@ -81,8 +81,10 @@ class ActionFallback(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         emergency = likeliest_emergency(ranking)
         if emergency:
-            # Low confidence is the fallback's reason to be here: the layer's cue decides.
-            kind = judge(tracker.latest_message.get("text") or "", emergency, 1.0)
+            # The same weighing as action_emergency's, with the classifier's own confidence (a
+            # low one counts only where the safety layer itself reads an emergency).
+            confidence = next(c.get("confidence", 0) for c in ranking if c.get("name") == emergency)
+            kind = judge(tracker.latest_message.get("text") or "", emergency, confidence)
             if kind is not None:
                 dispatcher.utter_message(json_message=alert_message(kind))
                 return []

@@ -58,11 +58,13 @@ async def test_a_figure_of_speech_is_not_an_emergency_even_at_095() -> None:
     assert events == []
 
 
-async def test_the_fallback_does_not_leave_a_likely_emergency_behind_a_question() -> None:
+async def test_the_fallback_weighs_a_likely_emergency_like_action_emergency() -> None:
+    # What the safety layer reads is an emergency whatever the classifier's confidence ...
     messages, _ = await run(
-        ActionFallback(), tracker("siento que me voy a morir", "emergency_heart_attack", 0.3)
+        ActionFallback(), tracker("me duele el pecho horrible", "emergency_heart_attack", 0.3)
     )
     assert messages[0]["custom"] == {"ventanilla": {"alert": {"kind": "infarto"}}}
-    # A figure of speech falls back as usual.
-    messages, _ = await run(ActionFallback(), tracker("me muero de risa", "emergency_suicide", 0.3))
-    assert all(not m.get("custom") for m in messages)
+    # ... an unsure classifier alone is not (these were false alarms through the REST channel).
+    for text in ("me duele la espalda", "jaja me muero, que lento", "me muero de risa"):
+        messages, _ = await run(ActionFallback(), tracker(text, "emergency_suicide", 0.33))
+        assert all(not m.get("custom") for m in messages), text
