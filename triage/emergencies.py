@@ -6,12 +6,13 @@ thinks a message is an emergency (`judge`). A miss is the worst failure of the p
 layer is tuned for recall first, then precision:
 
 1. The text is normalized per clause: lower case, no accents, repeated letters collapsed, chat
-   spellings ("kiero", "q", "xq") spelled out, numbers in words as digits, and words one or two
-   typos away from the words the patterns need corrected (`rapidfuzz`).
+   spellings ("kiero", "q", "xq") spelled out, and words one or two typos away from the words
+   the patterns need corrected (`rapidfuzz`).
 2. Figures of speech ("me muero de risa", "el trámite me está matando", "pecho de pollo") and
    questions about a topic ("¿qué es el código infarto?") are taken out of the text.
 3. What is left is matched against each kind's patterns, a negated mention ("no me duele el
-   pecho") does not count, and an oximeter reading under 90 % is severe breathing trouble.
+   pecho") does not count, and an oximeter reading under 90 % (in digits or words, read by
+   `triage.parsing.saturation`) is severe breathing trouble.
 
 Measured by `ventanilla bench emergency` on a labelled phrase set (tests/emergency/phrases.tsv).
 """
@@ -90,18 +91,6 @@ SPELLINGS = {
     "corazn": "corazon",
     "kiero": "quiero",
 }
-TENS = {"cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90}
-UNITS = {
-    "uno": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-}
 # Words the patterns need, which a typo should not hide. A token one typo away (two for long
 # ones) from one of them is read as it, unless it is a common word of its own.
 KEYWORDS = re.findall(
@@ -149,14 +138,7 @@ def _words(clause: str) -> str:
     clause = re.sub(r"(?<=\d)\s*%", " %", clause)
     clause = re.sub(r"k(?=[ei])", "qu", clause)  # "kiero", "aki"
     tokens = [SPELLINGS.get(t, t) for t in re.findall(r"[a-z0-9%]+", clause)]
-    text = " ".join(_corrected(t) for t in tokens)
-    # Numbers in words, for oximeter readings: "ochenta y cinco" → 85.
-    text = re.sub(
-        rf"\b({'|'.join(TENS)}) y ({'|'.join(UNITS)})\b",
-        lambda m: str(TENS[m.group(1)] + UNITS[m.group(2)]),
-        text,
-    )
-    return re.sub(rf"\b({'|'.join(TENS)})\b", lambda m: str(TENS[m.group(1)]), text)
+    return " ".join(_corrected(t) for t in tokens)
 
 
 def clauses(text: str) -> list[str]:
@@ -400,7 +382,7 @@ def detect(text: str) -> Verdict:
         return Verdict(None, True, cue)
     # Order: a reading or a sign of the body before the words for it.
     for clause in kept:
-        reading = saturation(clause)  # numbers in words are digits by now
+        reading = saturation(clause)
         if reading is not None and reading < LOW_SATURATION:
             return Verdict(K.RESPIRACION, False, True)
     for kind in (K.SUICIDIO, K.INFARTO, K.RESPIRACION, K.INCONSCIENTE):

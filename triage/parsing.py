@@ -355,14 +355,15 @@ def emergency_signs(text: str) -> list[str]:
 
 
 def saturation(text: str) -> int | None:
-    """An oximeter reading: a number (50–100) near "saturación", "oxigenación", "oxímetro"."""
+    """An oximeter reading: a number (50–100, digits or words) just after "saturación",
+    "oxigenación", "oxímetro"."""
     tokens = _tokens(text)
+    numbers = _numbers(tokens)  # spelled-out ones too: "ochenta y cinco"
     for index, token in enumerate(tokens):
         if not re.match(r"(satur|oxig|oxim|spo2|o2$|sat$)", token):
             continue
-        for near in tokens[index + 1 : index + 6]:
-            number = _number(near)
-            if number is not None and 50 <= number <= 100:
+        for position, number in numbers:
+            if index < position <= index + 5 and 50 <= number <= 100:
                 return number
     return None
 
