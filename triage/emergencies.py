@@ -176,6 +176,9 @@ FIGURES = [
     r"respira)\b",
     r"\bmuert[oa]s? (?:de cansancio|de sueno)\b",
     r"\b(?:la|una) vida (?:laboral|profesional|escolar)\b",
+    # a part of the body said to be fine: "me dijo que mi corazón está bien"
+    r"\b(?:corazon|pecho|pulmones|oxigenacion|saturacion|respiracion)(?: \w+)? (?:esta|estan|"
+    r"salio|salieron|sale|salen|quedo) (?:bien|normal|normales|sano|perfecto|excelente)\b",
     # a past event, for paperwork: "tuve un infarto hace dos años"
     r"\b(?:tuve|tuvo|le dio|me dio|sufri|sufrio) (?:un |una )?(?:infarto|paro cardiaco|ataque "
     r"al corazon|preinfarto|embolia)(?: \w+){0,4} (?:hace (?:\d+|un|una|dos|tres|unos|unas|"
@@ -263,7 +266,8 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"(?: \w+){0,3} (?:pecho|desmay\w*|mare\w*)\b",
     ],
     K.RESPIRACION: [
-        r"\bno (?:puedo|puede|pueden|podia|pudo|logro|logra|alcanzo|alcanza) (?:a )?respirar\b",
+        r"\bno (?:puedo|puede|pueden|podia|pudo|logro|logra|alcanzo|alcanza) (?:a )?respirar\b"
+        r"(?! (?:bien )?por la nariz)",
         r"\bno respira\b",
         r"\b(?:me|le|nos) (?:cuesta|cuestan)(?: mucho| muchisimo| trabajo| bastante)? "
         r"respirar\b",
@@ -338,6 +342,10 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"(?! (?:a|el|la|los|las|un|una|mi|su)\b)",
         r"\b(?:estoy|esta) (?:en|arriba de) (?:la azotea|el puente|la orilla|las vias)\b",
         r"\b(?:ahorcarme|colgarme|ahorcarse|dispararme|pegarme un tiro|darme un tiro)\b",
+        # Saying goodbye for good, and the means at hand: warning signs of their own.
+        r"\b(?:es|sera) mi ultim[oa] (?:dia|noche)(?: de vida| en este mundo| aqui)?$",
+        r"\bya no (?:van|vas|vamos) a saber (?:nada )?de mi\b|\badios para siempre\b",
+        r"\bme (?:las|los|la|lo) voy a tomar tod[oa]s\b|\btomarmel[ao]s tod[ao]s\b",
         r"\b(?:ya )?(?:me canse|estoy cansad[oa]) de vivir\b|\bno quiero seguir\b$",
     ],
 }
