@@ -88,8 +88,8 @@ def test_the_classifier_counts_where_the_layer_is_unsure_but_not_over_a_dismissa
     assert judge("me muero de risa con tus respuestas", "emergency_suicide", 0.95) is None
     assert judge("ya no quiero esperar, mejor otro día", "emergency_suicide", 0.95) is None
     # Without an emergency's words only a very confident classifier counts.
-    assert judge("hoy es mi último día, ya lo decidí", "emergency_suicide", 0.9) == "suicidio"
-    assert judge("hoy es mi último día, ya lo decidí", "emergency_suicide", 0.7) is None
+    assert judge("ya tomé la decisión, perdónenme", "emergency_suicide", 0.9) == "suicidio"
+    assert judge("ya tomé la decisión, perdónenme", "emergency_suicide", 0.7) is None
     # The layer's own emergency wins over any classifier.
     assert judge("no puedo respirar", "greet", 0.99) == "respiracion"
 
