@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from core.settings import get_settings
 from triage.emergencies import detect, judge
 from ventanilla.bench import bench_app
 from ventanilla.bench.nlu import predict
+from ventanilla.bench.stats import percentile
 from ventanilla.launcher import start_system, stop_system
 from ventanilla.training import ensure_model
 
@@ -131,6 +133,17 @@ def classifier_readings(
     return [(p["intent"], float(p["confidence"])) for p in result["predictions"]]
 
 
+def layer_cost(phrases: Sequence[Phrase], rounds: int = 5) -> tuple[float, float]:
+    """Microseconds the safety layer takes per message: median and p95 over `rounds` passes."""
+    times = []
+    for _ in range(rounds):
+        for phrase in phrases:
+            started = time.perf_counter()
+            detect(phrase.text)
+            times.append((time.perf_counter() - started) * 1e6)
+    return percentile(times, 50), percentile(times, 95)
+
+
 def pct(value: float) -> str:
     return f"{100 * value:.1f} %"
 
@@ -209,6 +222,11 @@ def bench_emergency(
         readings["REST, de punta a punta"] = run_end_to_end(console, phrases, url, api_key)
     rows = [row for name, found in readings.items() for row in by_split(name, phrases, found)]
     report(console, rows)
+    median, p95 = layer_cost(phrases)
+    console.print(
+        f"Costo de la capa por mensaje (en el proceso del gateway): mediana {median:.0f} µs, "
+        f"p95 {p95:.0f} µs"
+    )
     folder = out or get_settings().var_dir / "bench" / "emergency"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(
