@@ -141,9 +141,16 @@ def _words(clause: str) -> str:
     return " ".join(_corrected(t) for t in tokens)
 
 
+# A goodbye with thanks is the end of a chat, not of a life (it spans clauses).
+THANKS = re.compile(r"\b(?:gracias|resolvieron|ayudaron|atendieron)\b")
+
+
 def clauses(text: str) -> list[str]:
     """The message's clauses, normalized (see the module's docstring)."""
-    parts = re.split(r"[.,;:!¡?¿\n()]+|\by luego\b|\bpero\b", _fold(text))
+    folded = _fold(text)
+    if THANKS.search(folded):
+        folded = re.sub(r"\bdespedirme\b", " ", folded)
+    parts = re.split(r"[.,;:!¡?¿\n()]+|\by luego\b|\bpero\b", folded)
     return [w for w in (_words(p) for p in parts) if w]
 
 
@@ -176,6 +183,13 @@ FIGURES = [
     r"respira)\b",
     r"\bmuert[oa]s? (?:de cansancio|de sueno)\b",
     r"\b(?:la|una) vida (?:laboral|profesional|escolar)\b",
+    # a pet, not a person
+    r"\b(?:perr\w*|gat\w*|mascota|animalito|pajarito|hamster|conejo|perico|pez)\b(?: \w+){0,3}"
+    r" (?:no )?(?:despierta|reacciona|respira|se mueve|se desmayo|convulsiona\w*)\b",
+    # fainting long ago, for paperwork: "me desmayé la semana pasada"
+    r"\b(?:me|se) (?:desmaye|desmayo|desvanecio|privo|convulsiono)(?: \w+){0,3} (?:la semana "
+    r"pasada|el mes pasado|el ano pasado|hace (?:\d+|un|una|dos|tres|unos|unas|varios|varias) "
+    r"(?:dia|dias|semana|semanas|mes|meses|ano|anos))\b",
     # a part of the body said to be fine: "me dijo que mi corazón está bien"
     r"\b(?:corazon|pecho|pulmones|oxigenacion|saturacion|respiracion)(?: \w+)? (?:esta|estan|"
     r"salio|salieron|sale|salen|quedo) (?:bien|normal|normales|sano|perfecto|excelente)\b",
@@ -192,9 +206,12 @@ FIGURES = [
 ]
 # A question about a topic, or a request for information about it, with nobody in it.
 TOPIC_REQUEST = re.compile(
-    r"\b(?:informacion|info|saber|platicame|hablame|explicame|explicar|significa|definicion|"
-    r"requisitos|programa|campana|protocolo|estadisticas|prevencion|prevenir|taller|curso|"
-    r"platica|conferencia|tarea|examen|pelicula|serie|libro|cancion|noticia)\b"
+    r"\b(?:informacion|info|informes|saber|platicame|hablame|explicame|explicar|significa|"
+    r"definicion|requisitos) (?:sobre|acerca|de|del|que es|que significa|como)\b(?! mi\b| nada de)"
+    r"|\b(?:si alguien|si a alguien|en caso de|si una persona|cuando alguien)\b"
+    r"|\b(?:programa|campana|protocolo|estadisticas|prevencion|prevenir|taller|curso|platica|"
+    r"conferencia|tarea|examen|exposicion|investigacion|clase|pelicula|serie|libro|cancion|"
+    r"noticia)\b"
 )
 QUESTION_START = re.compile(
     r"^(?:que|como|cual|cuales|cuanto|cuantos|donde|cuando|quien|quienes|para que|por que|"
@@ -202,7 +219,7 @@ QUESTION_START = re.compile(
 )
 PERSONAL = re.compile(
     r"\b(?:me|mi|mis|tengo|estoy|siento|quiero|voy|le|les|su|sus|se|nos|tiene|esta|estan|"
-    rf"puedo|puede|ayuda|auxilio|urgente|{PERSON})\b"
+    rf"puedo|puede|ayuda|ayudame|ayudenme|auxilio|urgente|hago|hacemos|yo|{PERSON})\b"
 )
 NEGATION = re.compile(
     r"\b(?:no|sin|nunca|ni|tampoco)(?: (?:tengo|tiene|siento|siente|hay|presento|presenta|me|"
@@ -247,9 +264,9 @@ def _first_person_danger(text: str) -> bool:
 PATTERNS: dict[EmergencyKind, list[str]] = {
     K.INFARTO: [
         r"\b(?:dolor|dolores|presion|opresion|punzadas?|piquetes?|ardor|peso|piedra|apreton|"
-        r"molestia)(?: muy| bien)?(?: fuerte| intenso| horrible| terrible| opresivo| raro)? "
-        r"(?:en|de|del|sobre) (?:el |mi |su |la )?(?:pecho|torax|corazon)\b",
-        r"\b(?:me|le|te|nos|les) (?:duele|duelen|arde|aprieta|aprietan|oprime|oprimen|punza|"
+        r"molestia)(?: \w+){0,2} (?:en|de|del|sobre) (?:el |mi |su |la )?(?:pecho|torax|corazon)\b",
+        r"\b(?:me|le|te|nos|les) (?:duele|duelen|dolia|dolio|esta doliendo|arde|aprieta|"
+        r"aprietan|oprime|oprimen|punza|"
         r"quema|truena|molesta|pisa|pisara|aplasta|aplastara)(?: \w+)?(?: \w+)? (?:el|mi|su) "
         r"(?:pecho|corazon|torax)\b",
         r"\b(?:pecho|corazon) (?:me|le) (?:duele|arde|aprieta|oprime|punza|quema)\b",
@@ -328,18 +345,25 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"\bno le (?:veo|encuentro) (?:sentido|caso) a (?:la|mi) vida\b",
         r"\b(?:nadie|ninguno) (?:me )?(?:extranaria|va a extranar|me echaria de menos|notaria)\b",
         r"\b(?:todos|mi familia|ellos) (?:estarian|estaria|estaran|estara) mejor sin mi\b",
+        r"\bmejor si (?:yo )?(?:no existiera|no estuviera|no hubiera nacido|me muriera|me muero)\b",
+        r"\b(?:no tengo|sin|perdi las) ganas de (?:vivir|seguir viviendo|seguir)\b",
         r"\bsoy una carga\b|\bcarta de despedida\b",
         r"\b(?:quiero|vengo a|solo queria|queria) despedirme\b",
         r"\b(?:tome|me tome|trague|me trague|se tomo|tomo|se trago|me acabo de tomar|se acaba de "
         r"tomar) (?:muchas|todas las|todas mis|un monton de|varias|un frasco de|toda la caja de|"
         r"bastantes|demasiadas|como \d+|\d+) (?:pastillas|pildoras|tabletas|medicinas|"
         r"medicamentos|capsulas|grageas)\b",
-        r"\b(?:tome|me tome|trague|tomo|se tomo) (?:veneno|raticida|cloro|insecticida)\b",
+        r"\b(?:tome|me tome|trague|tomo|se tomo|voy a tomar|me voy a tomar|voy a tomarme|quiero "
+        r"tomar|me voy a beber|voy a beber)(?: \w+){0,2} (?:veneno|raticida|cloro|insecticida|"
+        r"matarratas)\b",
         r"\b(?:me|se) (?:corte|corto|esta cortando|estoy cortando) (?:las venas|las munecas|los "
         r"brazos)\b|\bcortarme (?:las venas|las munecas)\b",
         r"\b(?:voy a|me voy a|quiero|estoy por|pienso) (?:saltar|aventarme|tirarme|lanzarme)\b",
-        r"\b(?:me|se) (?:voy|va|quiero|quiere) a (?:aventar|tirar|lanzar|colgar|ahorcar|cortar)"
-        r"(?! (?:a|el|la|los|las|un|una|mi|su)\b)",
+        r"\b(?:me|se) (?:voy|va|quiero|quiere) a (?:aventar|tirar|lanzar)(?: \w+){0,3} (?:vias|"
+        r"puente|azotea|edificio|balcon|ventana|metro|tren|carros|coches|trailer|precipicio|"
+        r"barranco|rio|presa|techo|segundo piso|tercer piso)\b",
+        r"\b(?:me|se) (?:voy|va|quiero|quiere) a (?:aventar|colgar|ahorcar|cortar)(?! (?:el|la|"
+        r"los|las|un|una|mi|su|a|al|para|de)\b)",
         r"\b(?:estoy|esta) (?:en|arriba de) (?:la azotea|el puente|la orilla|las vias)\b",
         r"\b(?:ahorcarme|colgarme|ahorcarse|dispararme|pegarme un tiro|darme un tiro)\b",
         # Saying goodbye for good, and the means at hand: warning signs of their own.
@@ -386,13 +410,14 @@ def detect(text: str) -> Verdict:
     cue = any(CUES.search(c) for c in raw)
     kept = [c for c in (_strip_figures(c) for c in raw) if c]
     figures = len(kept) < len(raw) or kept != raw
-    if _topic_only(text, kept or raw):
-        return Verdict(None, True, cue)
-    # Order: a reading or a sign of the body before the words for it.
+    # A low oximeter reading is never a figure of speech nor a topic ("saturación de 78, ¿qué
+    # hago?").
     for clause in kept:
         reading = saturation(clause)
         if reading is not None and reading < LOW_SATURATION:
             return Verdict(K.RESPIRACION, False, True)
+    if _topic_only(text, kept or raw):
+        return Verdict(None, True, cue)
     for kind in (K.SUICIDIO, K.INFARTO, K.RESPIRACION, K.INCONSCIENTE):
         if any(_said(kind, clause) for clause in kept):
             return Verdict(kind, False, True)
