@@ -266,7 +266,7 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"\b(?:dolor|dolores|presion|opresion|punzadas?|piquetes?|ardor|peso|piedra|apreton|"
         r"molestia)(?: \w+){0,2} (?:en|de|del|sobre) (?:el |mi |su |la )?(?:pecho|torax|corazon)\b",
         r"\b(?:me|le|te|nos|les) (?:duele|duelen|dolia|dolio|esta doliendo|arde|aprieta|"
-        r"aprietan|oprime|oprimen|punza|"
+        r"aprietan|oprime|oprimen|pesa|punza|"
         r"quema|truena|molesta|pisa|pisara|aplasta|aplastara)(?: \w+)?(?: \w+)? (?:el|mi|su) "
         r"(?:pecho|corazon|torax)\b",
         r"\b(?:pecho|corazon) (?:me|le) (?:duele|arde|aprieta|oprime|punza|quema)\b",
