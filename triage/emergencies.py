@@ -364,7 +364,8 @@ PATTERNS: dict[EmergencyKind, list[str]] = {
         r"barranco|rio|presa|techo|segundo piso|tercer piso)\b",
         r"\b(?:me|se) (?:voy|va|quiero|quiere) a (?:aventar|colgar|ahorcar|cortar)(?! (?:el|la|"
         r"los|las|un|una|mi|su|a|al|para|de)\b)",
-        r"\b(?:estoy|esta) (?:en|arriba de) (?:la azotea|el puente|la orilla|las vias)\b",
+        r"\b(?:estoy|esta)(?: parad[oa]| sentad[oa]| subid[oa])? (?:en|arriba de|sobre) "
+        r"(?:la azotea|el puente|la orilla|las vias|el borde|la cornisa)\b",
         r"\b(?:ahorcarme|colgarme|ahorcarse|dispararme|pegarme un tiro|darme un tiro)\b",
         # Saying goodbye for good, and the means at hand: warning signs of their own.
         r"\b(?:es|sera) mi ultim[oa] (?:dia|noche)(?: de vida| en este mundo| aqui)?$",
@@ -378,7 +379,7 @@ CUES = re.compile(
     r"\b(?:pecho|corazon|infart\w*|respir\w*|aire|ahog\w*|asfixi\w*|mor\w*|muer\w*|mat\w*|"
     r"suicid\w*|vida|vivir|pastillas|desmay\w*|despert\w*|despierta|consciente|inconsciente|"
     r"convuls\w*|satur\w*|oxigen\w*|morad\w*|azul\w*|aguanto|despedir\w*|cortar\w*|saltar|"
-    r"desaparecer|reacciona|dano)\b"
+    r"desaparec\w*|desaparez\w*|estorbo|carga|reacciona|dano)\b"
 )
 
 

@@ -355,15 +355,15 @@ def emergency_signs(text: str) -> list[str]:
 
 
 def saturation(text: str) -> int | None:
-    """An oximeter reading: a number (50–100, digits or words) just after "saturación",
-    "oxigenación", "oxímetro"."""
+    """An oximeter reading: a number (50–100, digits or words) within seven words after
+    "saturación", "oxigenación", "oxímetro" ("la saturación de mi mamá está en 84")."""
     tokens = _tokens(text)
     numbers = _numbers(tokens)  # spelled-out ones too: "ochenta y cinco"
     for index, token in enumerate(tokens):
         if not re.match(r"(satur|oxig|oxim|spo2|o2$|sat$)", token):
             continue
         for position, number in numbers:
-            if index < position <= index + 5 and 50 <= number <= 100:
+            if index < position <= index + 7 and 50 <= number <= 100:
                 return number
     return None
 
