@@ -232,7 +232,7 @@ class TurnRunner:
                 if queued:
                     return queued, store.Status.DONE, None
             return [APOLOGY], store.Status.FAILED, str(exc)[:255] or "bot_unavailable"
-        return await self._carry_out(ref, items), store.Status.DONE, None
+        return await self._carry_out(ref, items, message.text), store.Status.DONE, None
 
     async def _ask_bot(self, ref: ConversationRef, message: store.Message) -> list[dict[str, Any]]:
         started = time.monotonic()
@@ -256,7 +256,9 @@ class TurnRunner:
                     continue
                 raise Stopping from None
 
-    async def _carry_out(self, ref: ConversationRef, items: list[dict[str, Any]]) -> list[Reply]:
+    async def _carry_out(
+        self, ref: ConversationRef, items: list[dict[str, Any]], said: str
+    ) -> list[Reply]:
         """The bot's messages, with its requests to the gateway carried out in place."""
         replies: list[Reply] = []
         for item in items:
@@ -266,7 +268,7 @@ class TurnRunner:
             requests = BotRequests()
             read_request(item["custom"], requests)
             if requests.alert is not None:
-                replies += await self._emergency(ref, requests.alert, "")
+                replies += await self._emergency(ref, requests.alert, said)
             if requests.handoff is not None:
                 replies += await self._desk.request(ref, requests.handoff)
             if requests.csat is not None:

@@ -109,7 +109,7 @@ async def test_the_bots_alert_is_answered_like_the_gateways_own(house: House) ->
     await house.send("fer", "algo que solo el clasificador entendió")
     await house.settle()
     assert "911" in house.sent_to("fer")[0]
-    assert [(r.campaign, r.priority) for r in house.desk.requests] == [
-        ("omt_covid", Priority.URGENT)
+    assert [(r.campaign, r.priority, r.summary) for r in house.desk.requests] == [
+        ("omt_covid", Priority.URGENT, "algo que solo el clasificador entendió")
     ]
     assert "respiracion" in await alerts(house)
