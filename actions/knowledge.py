@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from core.protocol import ArticleRef, article_message
 from core.settings import get_settings
 from knowledge_base.answers import Answers
 
@@ -58,6 +59,11 @@ class ActionAnswerQuestion(Action):
             return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
         document = found.document
         dispatcher.utter_message(text=answer_text(document.title, document.body, document.source))
+        dispatcher.utter_message(
+            json_message=article_message(
+                ArticleRef(id=document.id, title=document.title, source=document.source or "")
+            )
+        )
         dispatcher.utter_message(response="utter_ask_helpful")
         return [SlotSet("kb_article", document.id), SlotSet("kb_question", question[:500])]
 

@@ -267,6 +267,8 @@ class TurnRunner:
                 continue
             requests = BotRequests()
             read_request(item["custom"], requests)
+            if requests.article is not None and replies:
+                replies[-1]["article"] = requests.article  # it names the message before it
             if requests.alert is not None:
                 replies += await self._emergency(ref, requests.alert, said)
             if requests.handoff is not None:

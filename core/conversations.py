@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, aliased, mapped_column
 
 from core.db import Base, UtcDateTime, utcnow
 from core.ports import ConversationRef
-from core.protocol import Button, Reply
+from core.protocol import ArticleRef, Button, Reply
 
 
 class Mode(StrEnum):
@@ -105,6 +105,8 @@ class Message(Base):
     # The emergency this message answers (`core.protocol.EmergencyKind`), for channels and
     # integrators that act on it.
     alert: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The knowledge-base article it answers from (`core.protocol.ArticleRef`).
+    article: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +117,7 @@ class Message(Base):
             "ts": self.created_at.isoformat(),
             "client_id": self.external_id if self.author == Author.USER else None,
             **({"alert": {"kind": self.alert}} if self.alert else {}),
+            **({"article": dict(self.article)} if self.article else {}),
         }
 
     def as_reply(self) -> Reply:
@@ -122,6 +125,8 @@ class Message(Base):
         reply = Reply(text=self.text, buttons=buttons)
         if self.alert:
             reply["alert"] = self.alert
+        if self.article:
+            reply["article"] = ArticleRef(**self.article)  # type: ignore[typeddict-item]
         return reply
 
 
@@ -273,6 +278,7 @@ def queue_outbound(
             text=reply["text"],
             buttons=list(reply.get("buttons") or []),
             alert=reply.get("alert"),
+            article=reply.get("article"),
             reply_to_id=reply_to,
             status=Status.DONE if delivered else Status.PENDING,
             done_at=now if delivered else None,

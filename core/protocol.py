@@ -81,12 +81,21 @@ class Button(TypedDict):
     payload: str
 
 
+class ArticleRef(TypedDict):
+    """The knowledge-base article a message answers from, as integrators and reports see it."""
+
+    id: str
+    title: str
+    source: str
+
+
 class Reply(TypedDict):
     """One message for a person, as every channel receives it before rendering."""
 
     text: str
     buttons: list[Button]
     alert: NotRequired[str]  # the EmergencyKind this message answers
+    article: NotRequired[ArticleRef]  # the article it answers from
 
 
 def campaign_or_default(value: Any) -> str:
@@ -154,6 +163,11 @@ def alert_message(kind: EmergencyKind) -> dict[str, Any]:
     return {REQUEST_KEY: {"alert": {"kind": str(kind)}}}
 
 
+def article_message(article: ArticleRef) -> dict[str, Any]:
+    """Names the article that the message just before it answers from."""
+    return {REQUEST_KEY: {"article": dict(article)}}
+
+
 def csat_message(score: int) -> dict[str, Any]:
     return {REQUEST_KEY: {"csat": score}}
 
@@ -173,6 +187,7 @@ class BotRequests:
     csat: int | None = None
     callback: CallbackRequest | None = None
     alert: EmergencyKind | None = None
+    article: ArticleRef | None = None
 
 
 def read_request(custom: Any, into: BotRequests) -> None:
@@ -191,6 +206,13 @@ def read_request(custom: Any, into: BotRequests) -> None:
             into.csat = score
     if isinstance(request.get("callback"), dict):
         into.callback = CallbackRequest.from_bot(request["callback"])
+    article = request.get("article")
+    if isinstance(article, dict) and all(
+        isinstance(article.get(key), str) for key in ("id", "title", "source")
+    ):
+        into.article = ArticleRef(
+            id=article["id"][:120], title=article["title"][:300], source=article["source"][:500]
+        )
     alert = request.get("alert")
     if isinstance(alert, dict) and alert.get("kind") in set(EmergencyKind):
         into.alert = EmergencyKind(alert["kind"])

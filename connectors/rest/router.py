@@ -45,9 +45,18 @@ class Alert(BaseModel):
     kind: EmergencyKind = Field(description="The emergency detected in the person's message")
 
 
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    source: str = Field(description="The public reference the article's facts come from")
+
+
 class MessageOut(BaseModel):
     text: str
     buttons: list[Button] = []
+    article: ArticleOut | None = Field(
+        default=None, description="The knowledge-base article this message answers from"
+    )
 
 
 class MessagesOut(BaseModel):
@@ -96,7 +105,7 @@ async def post_message(
         return JSONResponse({"messages": [], "cursor": cursor}, status_code=202)
     alert = next((m.alert for m in replies if m.alert), None)
     return MessagesOut(
-        messages=[MessageOut(text=m.text, buttons=m.buttons) for m in replies],
+        messages=[MessageOut(text=m.text, buttons=m.buttons, article=m.article) for m in replies],
         alert=Alert(kind=EmergencyKind(alert)) if alert else None,
         cursor=str(replies[-1].id) if replies else cursor,
     )
@@ -147,6 +156,7 @@ async def sent_messages(
                 author=m.author,
                 text=m.text,
                 buttons=m.buttons,
+                article=m.article,
                 ts=m.as_dict()["ts"],
                 alert=Alert(kind=EmergencyKind(m.alert)) if m.alert else None,
             )

@@ -47,6 +47,11 @@ def test_a_question_is_answered_with_its_source_and_feedback_is_stored(
     answer, helpful = reply[0]["text"], reply[-1]
     assert answer.startswith("Obtener o localizar tu Número de Seguridad Social")
     assert "\nFuente: IMSS" in answer and "**" not in answer
+    # The REST answer names the article on the message that carries it (integrators, reports).
+    assert reply[0]["article"]["id"] == "obtener-nss"
+    assert reply[0]["article"]["title"] == answer.split("\n")[0]
+    assert reply[0]["article"]["source"].startswith("IMSS")
+    assert helpful["article"] is None
     assert helpful["text"] == "¿Te sirvió esta respuesta?"
     assert [b["payload"] for b in helpful["buttons"]] == ["/affirm", "/deny"]
     assert "Qué bueno" in rest_say(system, sender, "/affirm")[0]["text"]

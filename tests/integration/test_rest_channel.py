@@ -29,7 +29,8 @@ def test_rest_turn_returns_texts_and_buttons(system: RunningSystem) -> None:
     assert response.status_code == 200
     messages = response.json()["messages"]
     assert len(messages) == 3
-    assert all(set(m) == {"text", "buttons"} for m in messages)
+    assert all(set(m) == {"text", "buttons", "article"} for m in messages)
+    assert all(m["article"] is None for m in messages)  # a greeting answers from no article
     assert {"title": "Cita médica", "payload": "/book_appointment"} in messages[-1]["buttons"]
 
     # A button's payload works as text too: the COVID-19 triage starts with the emergency signs.

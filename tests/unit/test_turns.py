@@ -29,7 +29,7 @@ from core import db
 from core.db import utcnow
 from core.locks import LocalLocks
 from core.ports import ConversationRef, NoDesk
-from core.protocol import HandoffRequest, Reply
+from core.protocol import HandoffRequest, Reply, article_message
 from triage.emergencies import SafetyLayer
 
 pytestmark = pytest.mark.asyncio
@@ -353,3 +353,23 @@ async def test_a_turn_that_breaks_is_apologized_for_and_does_not_block_the_next(
     sent = house.sent_to("ana")
     assert "no puedo responder" in sent[0] and sent[1:] == ["eco: hola"]
     assert [s for a, _, s in await house.statuses() if a == "user"] == ["failed", "done"]
+
+
+async def test_the_article_a_message_answers_from_is_stored_with_it(house: House) -> None:
+    article = {"id": "obtener-nss", "title": "Obtener tu NSS", "source": "IMSS, gob.mx/imss"}
+    house.rasa.reply = lambda text: [
+        {"text": "Obtener tu NSS\nEntra a …"},
+        {"custom": article_message(article)},  # type: ignore[arg-type]
+        {"text": "¿Te sirvió esta respuesta?"},
+    ]
+    await house.send("nss", "¿cómo saco mi nss?")
+    await house.settle()
+    async with house.sessions() as session:
+        conversation = await store.get_conversation(session, "test", "nss")
+        assert conversation is not None
+        sent = await store.sent_to_user(session, conversation, 0, 10)
+    assert [(m.text.split("\n")[0], m.article) for m in sent] == [
+        ("Obtener tu NSS", article),
+        ("¿Te sirvió esta respuesta?", None),
+    ]
+    assert sent[0].as_dict()["article"] == article
