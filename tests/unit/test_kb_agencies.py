@@ -15,7 +15,11 @@ from typing import Any
 
 import pytest
 import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
 
+from actions import knowledge
 from core.settings import PROJECT_ROOT
 from knowledge_base import agencies
 from knowledge_base.agencies import INSTITUTE, AgenciesError, fold
@@ -267,6 +271,81 @@ def test_the_shipped_file_loads_from_its_path(tmp_path: Path) -> None:
     copy = tmp_path / "agencies.yml"
     copy.write_text(agencies.FILE.read_text(encoding="utf-8"), encoding="utf-8")
     assert agencies.load(copy) == TABLE
+
+
+# ------------------------------------------------------------------ the action
+
+
+class NoSearch:
+    """Stands for knowledge_base.answers.Answers: searching or recording is a failure here."""
+
+    def best(self, question: str, campaign: str | None = None) -> Any:
+        raise AssertionError(f"the knowledge base was searched for {question!r}")
+
+    def record_unanswered(self, *args: Any) -> None:
+        raise AssertionError("recorded as unanswered")
+
+
+class NothingFound:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.unanswered: list[str] = []
+
+    def best(self, question: str, campaign: str | None = None) -> tuple[None, float]:
+        self.asked.append(question)
+        return None, 0.1
+
+    def record_unanswered(self, question: str, campaign: str | None, score: float) -> None:
+        self.unanswered.append(question)
+
+
+def tracker(text: str) -> Tracker:
+    message = {"text": text, "intent": {"name": "ask_question", "confidence": 0.9}}
+    return Tracker(
+        sender_id="c1",
+        slots={"kb_article": "semanas-cotizadas", "campaign": None},
+        latest_message=message,
+        events=[{"event": "user", "text": text, "parse_data": message}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.mark.asyncio
+async def test_another_agencys_question_is_answered_with_that_agency_not_an_article(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(knowledge, "answers", NoSearch)
+    dispatcher = CollectingDispatcher()
+    events = await knowledge.ActionAnswerQuestion().run(
+        dispatcher, tracker("¿cómo tramito mi pasaporte?"), DOMAIN
+    )
+    [message] = dispatcher.messages
+    sre = TABLE.agency("sre")
+    assert message["response"] == "utter_kb_other_agency"
+    assert message["agency"] == sre.called and message["handles"] == sre.handles
+    assert message["contact"] == sre.contact.text() == "https://www.gob.mx/sre"
+    assert events == [SlotSet("kb_article", None), SlotSet("kb_question", None)]
+    # The response fills every blank with what the action sends, and offers the way on.
+    [variant] = DOMAIN["responses"]["utter_kb_other_agency"]
+    filled = variant["text"].format(**{k: message[k] for k in ("agency", "handles", "contact")})
+    assert filled.startswith("Eso lo atiende la SRE (Secretaría de Relaciones Exteriores), no")
+    assert [b["payload"] for b in variant["buttons"]] == ["/ask_question", "/show_menu"]
+
+
+@pytest.mark.asyncio
+async def test_the_institutes_question_still_goes_to_the_knowledge_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stub = NothingFound()
+    monkeypatch.setattr(knowledge, "answers", lambda: stub)
+    dispatcher = CollectingDispatcher()
+    question = "mi afore dice que tengo pocas semanas cotizadas en el imss"
+    await knowledge.ActionAnswerQuestion().run(dispatcher, tracker(question), DOMAIN)
+    assert stub.asked == [question] and stub.unanswered == [question]
+    assert dispatcher.messages[0]["response"] == "utter_kb_no_answer"
 
 
 def test_a_contact_with_phones_reads_as_a_sentence() -> None:
