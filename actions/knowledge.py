@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from core.protocol import ArticleRef, article_message
 from core.settings import get_settings
+from knowledge_base import agencies
 from knowledge_base.answers import Answers
 
 _answers: Answers | None = None
@@ -51,6 +52,15 @@ class ActionAnswerQuestion(Action):
                 response="utter_topic_chosen" if topic_chosen else "utter_ask_your_question"
             )
             return [SlotSet("kb_article", None)]
+        agency = agencies.match(question)
+        if agency is not None:  # another agency's procedure: say whose, not a wrong article
+            dispatcher.utter_message(
+                response="utter_kb_other_agency",
+                agency=agency.called,
+                handles=agency.handles,
+                contact=agency.contact.text(),
+            )
+            return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
         campaign = tracker.get_slot("campaign")
         found, confidence = answers().best(question, campaign)
         if found is None:
