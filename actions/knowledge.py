@@ -36,6 +36,36 @@ def answer_text(title: str, body: str, source: str | None) -> str:
     return f"{text}\nFuente: {source}" if source else text
 
 
+def say_whose(question: str, dispatcher: CollectingDispatcher) -> bool:
+    """Another agency's procedure: say whose it is and where to go (not a wrong article)."""
+    agency = agencies.match(question)
+    if agency is None:
+        return False
+    dispatcher.utter_message(
+        response="utter_kb_other_agency",
+        agency=agency.called,
+        handles=agency.handles,
+        contact=agency.contact.text(),
+    )
+    return True
+
+
+class ActionOutOfScope(Action):
+    """What the classifier calls out of scope: another agency's procedure gets whose it is;
+    chatter and anything else gets what the bot does and the menu."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if not say_whose((tracker.latest_message.get("text") or "").strip(), dispatcher):
+            dispatcher.utter_message(response="utter_out_of_scope")
+            dispatcher.utter_message(response="utter_main_menu")
+        return []
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
@@ -52,14 +82,7 @@ class ActionAnswerQuestion(Action):
                 response="utter_topic_chosen" if topic_chosen else "utter_ask_your_question"
             )
             return [SlotSet("kb_article", None)]
-        agency = agencies.match(question)
-        if agency is not None:  # another agency's procedure: say whose, not a wrong article
-            dispatcher.utter_message(
-                response="utter_kb_other_agency",
-                agency=agency.called,
-                handles=agency.handles,
-                contact=agency.contact.text(),
-            )
+        if say_whose(question, dispatcher):
             return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
         campaign = tracker.get_slot("campaign")
         found, confidence = answers().best(question, campaign)

@@ -351,3 +351,16 @@ async def test_the_institutes_question_still_goes_to_the_knowledge_base(
 def test_a_contact_with_phones_reads_as_a_sentence() -> None:
     assert TABLE.agency("cfe").contact.text() == "https://www.cfe.mx o por teléfono al 071 (CFE)"
     assert TABLE.agency("estado_municipio").contact.text().startswith("la página de internet")
+
+
+@pytest.mark.asyncio
+async def test_out_of_scope_says_whose_an_agencys_question_is_and_gives_chatter_the_menu() -> None:
+    dispatcher = CollectingDispatcher()
+    await knowledge.ActionOutOfScope().run(dispatcher, tracker("quiero sacar mi rfc"), DOMAIN)
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_kb_other_agency" and "SAT" in message["agency"]
+    dispatcher = CollectingDispatcher()
+    await knowledge.ActionOutOfScope().run(
+        dispatcher, tracker("¿quién ganó el partido ayer?"), DOMAIN
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_out_of_scope", "utter_main_menu"]
