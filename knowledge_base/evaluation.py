@@ -107,3 +107,61 @@ def normalize(text: str) -> str:
     folded = unicodedata.normalize("NFKD", text.casefold())
     folded = "".join(c for c in folded if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w\s]", " ", folded).split())
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the bot did with one question: answered with an article, said whose it is (another
+    agency), or abstained (neither)."""
+
+    article: str | None = None
+    agency: str | None = None
+
+
+@dataclass(frozen=True)
+class EvalScore:
+    in_scope: int
+    answered: int  # in-scope questions answered with an article
+    right: int  # … with the expected one
+    abstained: int  # in-scope questions with no article (the bot said it does not know)
+    out_of_scope: int
+    out_answered: int  # out-of-scope questions answered with an article (the harm)
+    out_said_whose: int  # out-of-scope questions told which agency handles them
+
+    @property
+    def top1_of_answered(self) -> float:
+        return self.right / self.answered if self.answered else 0.0
+
+    @property
+    def in_scope_right(self) -> float:
+        return self.right / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def abstention_rate(self) -> float:
+        return self.abstained / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def out_answered_rate(self) -> float:
+        return self.out_answered / self.out_of_scope if self.out_of_scope else 0.0
+
+    @property
+    def accuracy(self) -> float:
+        """Answer-or-abstain accuracy: in scope, the right article; out of scope, no article."""
+        total = self.in_scope + self.out_of_scope
+        good = self.right + (self.out_of_scope - self.out_answered)
+        return good / total if total else 0.0
+
+
+def score(questions: list[EvalQuestion], decisions: list[Decision]) -> EvalScore:
+    pairs = list(zip(questions, decisions, strict=True))
+    inside = [(q, d) for q, d in pairs if q.in_scope]
+    outside = [d for q, d in pairs if not q.in_scope]
+    return EvalScore(
+        in_scope=len(inside),
+        answered=sum(d.article is not None for _, d in inside),
+        right=sum(d.article == q.expected_article for q, d in inside),
+        abstained=sum(d.article is None for _, d in inside),
+        out_of_scope=len(outside),
+        out_answered=sum(d.article is not None for d in outside),
+        out_said_whose=sum(d.article is None and d.agency is not None for d in outside),
+    )

@@ -183,3 +183,27 @@ def test_live_articles_are_the_published_ones_valid_today(tmp_path: Path) -> Non
 
 def test_normalize_ignores_case_accents_punctuation_and_spaces() -> None:
     assert normalize("  ¿Perdí   mi NSS?  ") == normalize("perdi mi nss") == "perdi mi nss"
+
+
+def test_scoring_counts_right_answers_abstentions_and_harmful_answers() -> None:
+    from knowledge_base.evaluation import Decision, EvalQuestion, score
+
+    questions = [
+        EvalQuestion("dev", "a", "obtener-nss", None),
+        EvalQuestion("dev", "b", "obtener-nss", None),
+        EvalQuestion("dev", "c", "cancelar-cita", None),
+        EvalQuestion("dev", "d", None, "sat"),
+        EvalQuestion("dev", "e", None, "off_topic"),
+    ]
+    decisions = [
+        Decision(article="obtener-nss"),  # right
+        Decision(article="que-es-el-nss"),  # wrong
+        Decision(),  # abstained
+        Decision(agency="sat"),  # said whose: good
+        Decision(article="obtener-nss"),  # an article for chatter: the harm
+    ]
+    s = score(questions, decisions)
+    assert (s.right, s.answered, s.abstained) == (1, 2, 1)
+    assert (s.out_answered, s.out_said_whose) == (1, 1)
+    assert s.top1_of_answered == 0.5 and s.in_scope_right == 1 / 3
+    assert s.accuracy == 2 / 5  # one right article + one out-of-scope question without one

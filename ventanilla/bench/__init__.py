@@ -8,4 +8,13 @@ bench_app = typer.Typer(
 
 # Commands register themselves on bench_app when their module is imported (kept last: each
 # module imports bench_app from here).
-from ventanilla.bench import emergency, handoff, kb, load, nlu, overhead, webchat  # noqa: E402, F401
+from ventanilla.bench import (  # noqa: E402, F401
+    emergency,
+    handoff,
+    kb,
+    kb_answers,
+    load,
+    nlu,
+    overhead,
+    webchat,
+)
