@@ -26,6 +26,26 @@ ARTICLE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,119}$")
 SKIPPED_FILES = {"readme.md"}
 SUFFIXES = (".md", ".csv", ".json")
 
+SHORT_ANSWER_MAX = 300
+# Markdown a plain-text channel would show as is: emphasis, code, headings, links.
+MARKDOWN = re.compile(r"\*|`|__|(?<!\w)_(?=\S)|\[[^\]]*\]\(|^\s*#", re.MULTILINE)
+# Words that give away an internal note in a source, which people see under the answer.
+INTERNAL_SOURCE = re.compile(
+    r"notas? de dominio|del proyecto|bot/|\.ya?ml\b|pendiente(?: de)? confirmar|centro de contacto",
+    re.IGNORECASE,
+)
+INTERNAL_SOURCE_MESSAGE = (
+    "la fuente se muestra a las personas: nombra una referencia pública (página o trámite del "
+    "IMSS, artículo de una ley, servicio público), no notas internas («notas de dominio», «del "
+    "proyecto», «centro de contacto», archivos, «pendiente de confirmar»); lo interno va en la "
+    "nota para editores"
+)
+SHORT_ANSWER_MISSING = (
+    "falta la respuesta corta: un artículo publicado la necesita (lo esencial en hasta 300 "
+    "caracteres, texto simple); escríbela y guarda el borrador antes de enviarlo a revisión o "
+    "publicarlo"
+)
+
 
 class ArticleData(BaseModel):
     """An article as files and the API describe it (the body is the Markdown after the header)."""
@@ -37,6 +57,11 @@ class ArticleData(BaseModel):
     campaign: str
     questions: list[str] = Field(min_length=1, description="Phrasings a person would type")
     body: str = Field(min_length=1)
+    short_answer: str | None = Field(
+        default=None,
+        description="The essential answer in at most 300 characters of plain text (no Markdown);"
+        " required to publish",
+    )
     source: str = Field(min_length=3, max_length=500, description="Where the facts come from")
     status: Literal["draft", "published"] = "draft"
     valid_from: date | None = None
@@ -71,10 +96,43 @@ class ArticleData(BaseModel):
             raise ValueError("hace falta al menos una pregunta")
         return cleaned
 
+    @field_validator("short_answer")
+    @classmethod
+    def _short_answer(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if len(value) > SHORT_ANSWER_MAX:
+            raise ValueError(f"tiene {len(value)} caracteres; el máximo es {SHORT_ANSWER_MAX}")
+        if "\n" in value:
+            raise ValueError("debe ser un solo párrafo, sin saltos de línea")
+        if MARKDOWN.search(value):
+            raise ValueError(
+                "debe ser texto simple, sin Markdown (sin asteriscos, guiones bajos, «`», «#» "
+                "ni ligas)"
+            )
+        return value
+
     def valid_on(self, day: date) -> bool:
         return (self.valid_from is None or self.valid_from <= day) and (
             self.valid_until is None or day <= self.valid_until
         )
+
+
+def source_problem(source: str) -> str | None:
+    """Why a source may not be shown to people (it names internal material), or None."""
+    return INTERNAL_SOURCE_MESSAGE if INTERNAL_SOURCE.search(source) else None
+
+
+def publication_problems(article: ArticleData, publishing: bool) -> dict[str, str]:
+    """What keeps an article from reaching people, by field: a source naming internal notes
+    (always), a missing short answer (when it is to be published). Checked apart from the model
+    so that revisions stored before these rules still load."""
+    found: dict[str, str] = {}
+    if problem := source_problem(article.source):
+        found["source"] = problem
+    if publishing and not article.short_answer:
+        found["short_answer"] = SHORT_ANSWER_MISSING
+    return found
 
 
 @dataclass(frozen=True)
@@ -162,14 +220,27 @@ def parse_markdown(path: str, text: str) -> ArticleData:
         raise BatchError([Problem(path, 2, "el encabezado debe ser una lista de campos")])
     body = "\n".join(lines[end + 1 :]).strip()
     try:
-        return ArticleData(**meta, body=body)
+        article = ArticleData(**meta, body=body)
     except ValidationError as exc:
         raise BatchError(_validation_problems(path, exc, header, 2)) from exc
     except TypeError as exc:  # a non-string key
         raise BatchError([Problem(path, 2, f"encabezado no válido: {exc}")]) from exc
+    found = publication_problems(article, publishing=article.status == "published")
+    if found:
+        raise BatchError(
+            [
+                Problem(
+                    path,
+                    _line_of(header, "source" if key == "source" else "status", 2),
+                    f"«{key}»: {message}",
+                )
+                for key, message in found.items()
+            ]
+        )
+    return article
 
 
-QA_FIELDS = ("question", "answer", "title", "campaign", "source", "id")
+QA_FIELDS = ("question", "answer", "short_answer", "title", "campaign", "source", "id")
 
 
 def _qa_article(path: str, line: int, row: dict[str, Any]) -> ArticleData:
@@ -180,18 +251,23 @@ def _qa_article(path: str, line: int, row: dict[str, Any]) -> ArticleData:
         "campaign": row.get("campaign") or "derechohabiente",
         "questions": [question] if question else [],
         "body": row.get("answer") or "",
+        "short_answer": row.get("short_answer") or None,
         "source": row.get("source") or path,
         "status": row.get("status") or "draft",
     }
     try:
-        return ArticleData(**data)
+        article = ArticleData(**data)
     except ValidationError as exc:
         raise BatchError(_validation_problems(path, exc, None, line)) from exc
+    found = publication_problems(article, publishing=article.status == "published")
+    if found:
+        raise BatchError([Problem(path, line, f"«{k}»: {m}") for k, m in found.items()])
+    return article
 
 
 def parse_qa_csv(path: str, text: str) -> list[ArticleData]:
-    """Question–answer pairs: columns `question`, `answer` (and optionally title, campaign,
-    source, id); one article per row."""
+    """Question–answer pairs: columns `question`, `answer` (and optionally short_answer, title,
+    campaign, source, id, status); one article per row."""
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ("question", "answer") if c not in (reader.fieldnames or [])]
     if missing:
@@ -208,7 +284,7 @@ def parse_qa_csv(path: str, text: str) -> list[ArticleData]:
 
 
 def parse_qa_json(path: str, text: str) -> list[ArticleData]:
-    """A JSON list of {"question", "answer", …} objects."""
+    """A JSON list of {"question", "answer", …} objects (the same keys as the CSV columns)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

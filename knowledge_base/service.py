@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.accounts.service import record
 from core.db import utcnow
 from core.errors import ApiError
-from knowledge_base.content import ArticleData, to_markdown
+from knowledge_base.content import ArticleData, publication_problems, to_markdown
 from knowledge_base.models import Article, Revision
 
 
@@ -30,6 +30,16 @@ class WorkflowError(ApiError):
 
 
 NOT_FOUND = WorkflowError(404, "not_found", "No existe ese artículo.")
+
+
+def check(data: ArticleData, publishing: bool) -> None:
+    """Refuse (422, Spanish) a source naming internal notes, and, when the article is to be
+    published or sent to review, a missing short answer."""
+    found = publication_problems(data, publishing)
+    if found:
+        code = "short_answer_missing" if "short_answer" in found else "internal_source"
+        message = " ".join(f"{text[0].upper()}{text[1:]}." for text in found.values())
+        raise WorkflowError(422, code, message)
 
 
 @dataclass(frozen=True)
@@ -154,6 +164,7 @@ class Workflow:
         return revision
 
     async def create(self, data: ArticleData, author: str) -> ArticleView:
+        check(data, publishing=False)
         async with self._sessions() as session:
             if await session.get(Article, data.id) is not None:
                 raise WorkflowError(409, "exists", f"Ya existe un artículo con el id «{data.id}».")
@@ -168,6 +179,7 @@ class Workflow:
     async def edit(self, article_id: str, data: ArticleData, author: str) -> ArticleView:
         if data.id != article_id:
             raise WorkflowError(400, "id_mismatch", "El id no se puede cambiar.")
+        check(data, publishing=False)
         async with self._sessions() as session:
             view = await self.view(session, article_id)
             await self._add_revision(session, view.article, data, author, "editado")
@@ -183,6 +195,7 @@ class Workflow:
                 raise WorkflowError(
                     409, "not_draft", "Solo un borrador se puede enviar a revisión."
                 )
+            check(view.data, publishing=True)
             view.article.status = "in_review"
             view.article.submitted_by = author
             record(session, "kb_submit", actor=author, target=article_id)
@@ -210,6 +223,7 @@ class Workflow:
                 condition = Article.status == "in_review"
             else:
                 condition = Article.status != "published"
+            check(view.data, publishing=True)
             result = await session.execute(
                 update(Article)
                 .where(
@@ -282,6 +296,7 @@ class Workflow:
         created = updated = unchanged = 0
         async with self._sessions() as session:
             for data in articles:
+                check(data, publishing=data.status == "published")
                 article = await session.get(Article, data.id)
                 live = not self.review_required or data.status == "published"
                 if article is None:

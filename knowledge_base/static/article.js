@@ -26,10 +26,20 @@ const state = {
 
 const FIELD_IDS = {
   id: "field-id", title: "field-title", campaign: "field-campaign", questions: "field-questions",
-  body: "field-body", source: "field-source", tags: "field-tags", valid_from: "field-valid-from",
+  body: "field-body", short_answer: "field-short-answer", source: "field-source", tags: "field-tags", valid_from: "field-valid-from",
   valid_until: "field-valid-until", editor_note: "field-editor-note",
 };
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// The server's rules for the short answer and the source (knowledge_base/content.py).
+const SHORT_MAX = 300;
+const MARKDOWN = /\*|`|__|(^|[^\p{L}\p{N}_])_(?=\S)|\[[^\]]*\]\(|^\s*#/mu;
+const INTERNAL_SOURCE = /notas? de dominio|del proyecto|bot\/|\.ya?ml\b|pendiente( de)? confirmar|centro de contacto/i;
+const SHORT_MISSING = "Escribe la respuesta corta: hace falta para enviar a revisión y publicar.";
+
+/** Characters as the server counts them (code points, not UTF-16 units). */
+function charCount(text) {
+  return [...String(text || "").trim()].length;
+}
 
 function lines(text) {
   return String(text || "").split("\n").map((line) => line.trim()).filter(Boolean);
@@ -45,6 +55,7 @@ function readForm() {
     campaign: f.campaign.value,
     questions: lines(f.questions.value),
     body: f.body.value.trim(),
+    short_answer: f.short_answer.value.trim() || null,
     source: f.source.value.trim(),
     status: state.article ? state.article.data.status || "draft" : "draft",
     valid_from: f.valid_from.value || null,
@@ -61,13 +72,29 @@ function fillForm(data) {
   f.campaign.value = data.campaign || "";
   f.questions.value = (data.questions || []).join("\n");
   f.body.value = data.body || "";
+  f.short_answer.value = data.short_answer || "";
   f.source.value = data.source || "";
   f.tags.value = (data.tags || []).join(", ");
   f.valid_from.value = data.valid_from || "";
   f.valid_until.value = data.valid_until || "";
   f.editor_note.value = data.editor_note || "";
   clearFieldErrors();
+  renderCounter(false);
   state.saved = JSON.stringify(readForm());
+}
+
+/** "N/300" under the short answer; the status region speaks only when the limit is crossed. */
+function renderCounter(announce = true) {
+  const n = charCount(dom.fields.short_answer.value);
+  const over = n > SHORT_MAX;
+  const was = dom.counter.dataset.over === "true";
+  dom.counter.firstChild.textContent = `${n}/${SHORT_MAX}`;
+  dom.counter.dataset.over = String(over);
+  if (announce && over !== was) {
+    dom.counterAnnounce.textContent = over
+      ? `La respuesta corta pasa de ${SHORT_MAX} caracteres: tiene ${n}.`
+      : `La respuesta corta ya cabe en ${SHORT_MAX} caracteres.`;
+  }
 }
 
 function dirty() {
@@ -86,7 +113,18 @@ function problems(data, isNew) {
   if (!(data.campaign in CAMPAIGNS)) found.campaign = "Elige la campaña del artículo.";
   if (!data.questions.length) found.questions = "Escribe al menos una pregunta.";
   if (!data.body) found.body = "Escribe la respuesta.";
+  const short = data.short_answer || "";
+  if (charCount(short) > SHORT_MAX) {
+    found.short_answer = `La respuesta corta tiene ${charCount(short)} caracteres; el máximo es ${SHORT_MAX}.`;
+  } else if (short.includes("\n")) {
+    found.short_answer = "La respuesta corta debe ser un solo párrafo, sin saltos de línea.";
+  } else if (MARKDOWN.test(short)) {
+    found.short_answer = "La respuesta corta va en texto simple: sin asteriscos, guiones bajos, «`», «#» ni ligas.";
+  }
   if (data.source.length < 3) found.source = "Escribe la fuente (al menos 3 caracteres).";
+  else if (INTERNAL_SOURCE.test(data.source)) {
+    found.source = "La fuente se muestra a las personas: nombra una referencia pública (trámite o página del IMSS, artículo de una ley), no notas internas ni archivos. Lo interno va en la nota para editores.";
+  }
   if (data.valid_from && !DATE.test(data.valid_from)) found.valid_from = "Fecha no válida (AAAA-MM-DD).";
   if (data.valid_until && !DATE.test(data.valid_until)) found.valid_until = "Fecha no válida (AAAA-MM-DD).";
   if (data.valid_from && data.valid_until && data.valid_from > data.valid_until) {
@@ -352,6 +390,10 @@ function onSave() {
 
 function onSubmit() {
   act(dom.submit, async () => {
+    if (!readForm().short_answer) {
+      showProblems({ short_answer: SHORT_MISSING });
+      return null;
+    }
     let article = state.article;
     if (!article || dirty()) {
       article = await saveDraft();
@@ -422,6 +464,7 @@ for (const [key, id] of Object.entries({
   revisionsSection: "revisions-section", diffSection: "diff-section", diffTitle: "diff-title",
   diff: "diff-view", diffClose: "diff-close", split: "editor-split", previewForm: "preview-form", previewInput: "preview-q",
   previewHits: "preview-hits", previewStatus: "preview-status", previewError: "preview-error",
+  counter: "field-short-answer-count", counterAnnounce: "short-answer-announce",
 })) dom[key] = document.getElementById(id);
 dom.fields = Object.fromEntries(Object.entries(FIELD_IDS).map(([key, id]) => [key, document.getElementById(id)]));
 
@@ -439,6 +482,7 @@ dom.fields.title.addEventListener("input", () => {
   }
 });
 dom.fields.id.addEventListener("input", () => { dom.fields.id.dataset.edited = "1"; });
+dom.fields.short_answer.addEventListener("input", () => renderCounter());
 dom.submit.addEventListener("click", onSubmit);
 dom.publish.addEventListener("click", onPublish);
 dom.unpublish.addEventListener("click", onUnpublish);

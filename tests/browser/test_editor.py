@@ -62,6 +62,18 @@ def test_an_edit_reaches_the_bot_once_a_second_editor_publishes_it(
     original = body.input_value()
     assert "Constancia de Vigencia de Derechos" in original
 
+    # The short answer comes with a live counter "N/300" that says when it is too long.
+    short = eva.get_by_test_id("field-short-answer")
+    counter = eva.get_by_test_id("short-answer-count")
+    summary = short.input_value()
+    assert 0 < len(summary) <= 300
+    expect(counter).to_contain_text(f"{len(summary)}/300")
+    short.fill("x" * 301)
+    expect(counter).to_contain_text("301/300")
+    expect(eva.get_by_test_id("short-answer-announce")).to_contain_text("pasa de 300")
+    short.fill(summary)
+    expect(counter).to_contain_text(f"{len(summary)}/300")
+
     # She changes the answer, saves a draft and sends it to review.
     body.fill(f"{original}\n\n{marker}")
     eva.get_by_test_id("save-draft").click()

@@ -83,6 +83,7 @@ def test_publish_is_answered_without_restart_and_unpublish_takes_it_away(
             "necesito credencial para la biblioteca xochipilli",
         ],
         "body": "Pide la credencial de la biblioteca Xochipilli en el mostrador con una foto.",
+        "short_answer": "Pide la credencial en el mostrador de la biblioteca con una foto.",
         "source": "Prueba automática",
     }
     assert eli.post("/api/kb/articles", article).status_code == 201

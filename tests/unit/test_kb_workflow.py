@@ -26,6 +26,7 @@ def article(body: str = "Pide tu constancia en línea.", **changes: object) -> A
         "campaign": "derechohabiente",
         "questions": ["sigo vigente?", "constancia de vigencia", "tengo seguro?"],
         "body": body,
+        "short_answer": "Pide tu constancia de vigencia en línea con tu CURP y tu NSS.",
         "source": "IMSS",
     }
     return ArticleData(**(data | changes))
@@ -128,3 +129,38 @@ async def test_ingest_reports_what_changed_and_publishes_in_a_separate_base(
     reviewed = Workflow(sessions)  # type: ignore[arg-type]
     await reviewed.ingest([article(id="borrador", status="draft")], "ingest")
     assert "borrador" not in {a.id for a in await reviewed.live()}
+
+
+async def test_without_a_short_answer_it_is_neither_sent_to_review_nor_published(
+    sessions: object,
+) -> None:
+    kb = Workflow(sessions)  # type: ignore[arg-type]
+    await kb.create(article(short_answer=None), "ana")  # a draft may lack it
+    with pytest.raises(WorkflowError) as refused:
+        await kb.submit("vigencia", "ana")
+    assert refused.value.status == 422 and refused.value.code == "short_answer_missing"
+    assert refused.value.message.startswith("Falta la respuesta corta")
+    await kb.edit("vigencia", article(), "ana")
+    await kb.submit("vigencia", "ana")
+    assert (await kb.publish("vigencia", "beto")).article.status == "published"
+    assert [a.short_answer for a in await kb.live()] == [article().short_answer]
+    assert "+short_answer: Pide tu constancia" in await kb.diff("vigencia", 1, 2)
+
+    separate = Workflow(sessions, review_required=False)  # type: ignore[arg-type]
+    await separate.create(article(id="nss", short_answer=None), "ana")
+    with pytest.raises(WorkflowError, match="Falta la respuesta corta"):
+        await separate.publish("nss", "ana")
+    with pytest.raises(WorkflowError, match="Falta la respuesta corta"):
+        await separate.ingest([article(id="otro", short_answer=None, status="published")], "x")
+
+
+async def test_a_source_naming_internal_notes_is_refused(sessions: object) -> None:
+    kb = Workflow(sessions)  # type: ignore[arg-type]
+    internal = article(source="IMSS; notas de dominio del proyecto")
+    with pytest.raises(WorkflowError) as refused:
+        await kb.create(internal, "ana")
+    assert refused.value.status == 422 and refused.value.code == "internal_source"
+    assert "nombra una referencia pública" in refused.value.message
+    await kb.create(article(), "ana")
+    with pytest.raises(WorkflowError, match="nota para editores"):
+        await kb.edit("vigencia", article(source="Ventanilla (bot/domain.yml)"), "ana")

@@ -157,3 +157,21 @@ def test_both_editor_pages_carry_the_bots_search_preview(
     for testid in ("preview-input", "preview-submit", "preview-status", "preview-hits"):
         assert page.count(f'data-testid="{testid}"') == 1, testid
     assert "¿Qué respondería el bot?" in page and hint in page
+
+
+def test_the_article_editor_has_the_short_answer_with_its_counter(client: TestClient) -> None:
+    page = client.get("/editores/articulo").text
+    assert '<label for="field-short-answer">Respuesta corta</label>' in page
+    field = re.search(r'<textarea id="field-short-answer"[^>]*>', page)
+    assert field and 'name="short_answer"' in field.group(0)
+    described = re.search(r'aria-describedby="([^"]+)"', field.group(0))
+    assert described and set(described.group(1).split()) == {
+        "field-short-answer-hint",
+        "field-short-answer-count",
+        "field-short-answer-error",
+    }
+    assert re.search(r'id="field-short-answer-count"[^>]*>0/300', page)
+    assert 'role="status" id="short-answer-announce"' in page
+    assert "Obligatoria para enviar a revisión y publicar" in page
+    script = client.get("/editores/static/article.js").text
+    assert 'short_answer: "field-short-answer"' in script and "SHORT_MAX = 300" in script
