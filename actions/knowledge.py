@@ -13,6 +13,7 @@ from core.protocol import ArticleRef, article_message
 from core.settings import get_settings
 from knowledge_base import agencies
 from knowledge_base.answers import Answers
+from knowledge_base.search import Document
 
 _answers: Answers | None = None
 
@@ -34,6 +35,25 @@ def chat_text(markdown: str) -> str:
 def answer_text(title: str, body: str, source: str | None) -> str:
     text = f"{title}\n{chat_text(body)}"
     return f"{text}\nFuente: {source}" if source else text
+
+
+FULL_ANSWER = {"title": "Ver la respuesta completa", "payload": "/kb_full_answer"}
+
+
+def say_article(dispatcher: CollectingDispatcher, document: Document, whole: bool = False) -> None:
+    """An article as the person reads it: its short answer first (the whole one on request, or
+    when it has none), its source, then "¿Te sirvió?"; the article named for the gateway."""
+    short = None if whole else document.short_answer
+    dispatcher.utter_message(
+        text=answer_text(document.title, short or document.body, document.source)
+    )
+    dispatcher.utter_message(
+        json_message=article_message(
+            ArticleRef(id=document.id, title=document.title, source=document.source or "")
+        )
+    )
+    # Rasa adds these buttons after the response's own ("Sí", "No").
+    dispatcher.utter_message(response="utter_ask_helpful", buttons=[FULL_ANSWER] if short else [])
 
 
 def say_whose(question: str, dispatcher: CollectingDispatcher) -> bool:
@@ -91,14 +111,26 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_kb_no_answer")
             return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
         document = found.document
-        dispatcher.utter_message(text=answer_text(document.title, document.body, document.source))
-        dispatcher.utter_message(
-            json_message=article_message(
-                ArticleRef(id=document.id, title=document.title, source=document.source or "")
-            )
-        )
-        dispatcher.utter_message(response="utter_ask_helpful")
+        say_article(dispatcher, document)
         return [SlotSet("kb_article", document.id), SlotSet("kb_question", question[:500])]
+
+
+class ActionKbFullAnswer(Action):
+    """ "Ver la respuesta completa": the whole article the short answer came from."""
+
+    def name(self) -> str:
+        return "action_kb_full_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        article_id = tracker.get_slot("kb_article")
+        document = answers().article(article_id) if article_id else None
+        if document is None:  # nothing was answered, or the article was unpublished since
+            dispatcher.utter_message(response="utter_ask_your_question")
+            return [SlotSet("kb_article", None)]
+        say_article(dispatcher, document, whole=True)
+        return []
 
 
 class ActionKbFeedback(Action):

@@ -46,6 +46,10 @@ class Answers:
     def available(self) -> bool:
         return self._live.path.exists()
 
+    def article(self, article_id: str) -> Document | None:
+        """A published article by its id, as the live index has it."""
+        return self._live.get().get(article_id) if self.available() else None
+
     def best(self, question: str, campaign: str | None = None) -> tuple[Answer | None, float]:
         """The article to answer with, if confident enough; and the top confidence."""
         if not self.available():

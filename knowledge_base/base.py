@@ -35,6 +35,7 @@ def as_document(article: ArticleData) -> Document:
         questions=list(article.questions),
         campaign=article.campaign,
         source=article.source,
+        short_answer=article.short_answer,
     )
 
 

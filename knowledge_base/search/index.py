@@ -89,6 +89,7 @@ class Document:
     questions: list[str] = field(default_factory=list)
     campaign: str | None = None
     source: str | None = None
+    short_answer: str | None = None  # what the bot says first (≤ 300 characters)
 
 
 @dataclass(frozen=True)

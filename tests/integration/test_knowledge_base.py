@@ -53,7 +53,12 @@ def test_a_question_is_answered_with_its_source_and_feedback_is_stored(
     assert reply[0]["article"]["source"].startswith("IMSS")
     assert helpful["article"] is None
     assert helpful["text"] == "¿Te sirvió esta respuesta?"
-    assert [b["payload"] for b in helpful["buttons"]] == ["/affirm", "/deny"]
+    assert [b["payload"] for b in helpful["buttons"]] == ["/affirm", "/deny", "/kb_full_answer"]
+    # The short answer first (at most 300 characters of it), the whole one on request.
+    assert len(answer.split("\nFuente:")[0].split("\n", 1)[1]) <= 300
+    whole = rest_say(system, sender, "/kb_full_answer")
+    assert len(whole[0]["text"]) > len(answer) and whole[0]["article"]["id"] == "obtener-nss"
+    assert [b["payload"] for b in whole[-1]["buttons"]] == ["/affirm", "/deny"]
     assert "Qué bueno" in rest_say(system, sender, "/affirm")[0]["text"]
     stored = rows(system, "SELECT article_id, helpful, query FROM kb_feedback")
     assert ("obtener-nss", 1, "¿cómo saco mi número de seguridad social?") in stored
