@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from rasa_sdk import Action, Tracker
@@ -111,8 +112,42 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_kb_no_answer")
             return [SlotSet("kb_article", None), SlotSet("kb_question", None)]
         document = found.document
+        if found.runner_up is not None:  # a close call: ask rather than guess
+            dispatcher.utter_message(
+                response="utter_kb_which_one",
+                buttons=[pick_button(document), pick_button(found.runner_up), NEITHER],
+            )
+            return [SlotSet("kb_article", None), SlotSet("kb_question", question[:500])]
         say_article(dispatcher, document)
         return [SlotSet("kb_article", document.id), SlotSet("kb_question", question[:500])]
+
+
+NEITHER = {"title": "Ninguna de estas", "payload": "/deny"}
+
+
+def pick_button(document: Document) -> dict[str, str]:
+    return {
+        "title": document.title,
+        "payload": "/kb_pick" + json.dumps({"kb_article": document.id}),
+    }
+
+
+class ActionKbPick(Action):
+    """One of the close call's articles was chosen: its short answer."""
+
+    def name(self) -> str:
+        return "action_kb_pick"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        article_id = next(tracker.get_latest_entity_values("kb_article"), None)
+        document = answers().article(str(article_id)) if article_id else None
+        if document is None:
+            dispatcher.utter_message(response="utter_ask_your_question")
+            return [SlotSet("kb_article", None)]
+        say_article(dispatcher, document)
+        return [SlotSet("kb_article", document.id)]
 
 
 class ActionKbFullAnswer(Action):

@@ -116,6 +116,12 @@ class Decision:
 
     article: str | None = None
     agency: str | None = None
+    choices: tuple[str, ...] = ()  # a close call: "¿Te refieres a A o a B?"
+
+    @property
+    def offered(self) -> tuple[str, ...]:
+        """The articles the person gets or chooses from."""
+        return self.choices or ((self.article,) if self.article else ())
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ class EvalScore:
     out_of_scope: int
     out_answered: int  # out-of-scope questions answered with an article (the harm)
     out_said_whose: int  # out-of-scope questions told which agency handles them
+    asked: int = 0  # in-scope questions met with "¿Te refieres a A o a B?"
 
     @property
     def top1_of_answered(self) -> float:
@@ -158,10 +165,11 @@ def score(questions: list[EvalQuestion], decisions: list[Decision]) -> EvalScore
     outside = [d for q, d in pairs if not q.in_scope]
     return EvalScore(
         in_scope=len(inside),
-        answered=sum(d.article is not None for _, d in inside),
-        right=sum(d.article == q.expected_article for q, d in inside),
-        abstained=sum(d.article is None for _, d in inside),
+        answered=sum(bool(d.offered) for _, d in inside),
+        right=sum(q.expected_article in d.offered for q, d in inside),  # a choice counts
+        abstained=sum(not d.offered for _, d in inside),
         out_of_scope=len(outside),
-        out_answered=sum(d.article is not None for d in outside),
-        out_said_whose=sum(d.article is None and d.agency is not None for d in outside),
+        out_answered=sum(bool(d.offered) for d in outside),
+        out_said_whose=sum(not d.offered and d.agency is not None for d in outside),
+        asked=sum(bool(d.choices) for _, d in inside),
     )

@@ -29,10 +29,13 @@ PUBLISH_TIMEOUT_MS = 120_000  # publishing rebuilds the index before answering
 
 
 def ask(system: RunningSystem, question: str) -> str:
-    """A new web chat user asks; all the bot's texts of that turn, joined."""
+    """A new web chat user asks, then asks for the whole answer (the bot says the short one
+    first); all the bot's texts of both turns, joined."""
     chat = ChatClient(system.ws_url)
     try:
-        return "\n".join(bot_texts(chat.turn(question)))
+        texts = bot_texts(chat.turn(question))
+        texts += bot_texts(chat.turn("Ver la respuesta completa", payload="/kb_full_answer"))
+        return "\n".join(texts)
     finally:
         chat.close()
 

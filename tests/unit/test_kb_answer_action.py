@@ -27,6 +27,7 @@ NSS = Document(
 @dataclass
 class Found:
     document: Document
+    runner_up: Document | None = None
 
 
 class Stub:
@@ -102,3 +103,42 @@ async def test_an_article_without_a_short_answer_is_said_whole(
         knowledge.ActionAnswerQuestion(), tracker("pregunta"), monkeypatch, draft_like
     )
     assert text["text"] == "X\nTodo el texto.\nFuente: IMSS" and helpful["buttons"] == []
+
+
+CITA = Document(
+    id="cancelar-cita",
+    title="Cancelar tu cita",
+    body="…",
+    source="IMSS",
+    short_answer="Cancélala en la app IMSS Digital, en «Mis citas».",
+)
+
+
+async def test_a_close_call_asks_which_one_and_the_choice_is_answered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class CloseCall(Stub):
+        def best(self, question: str, campaign: str | None = None) -> tuple[Any, float]:
+            return Found2(NSS, CITA), 0.8
+
+    @dataclass
+    class Found2:
+        document: Document
+        runner_up: Document
+
+    monkeypatch.setattr(knowledge, "answers", lambda: CloseCall(NSS))
+    dispatcher = CollectingDispatcher()
+    await knowledge.ActionAnswerQuestion().run(dispatcher, tracker("nss o cita"), {})
+    [question] = dispatcher.messages
+    assert question["response"] == "utter_kb_which_one"
+    assert [b["title"] for b in question["buttons"]] == [
+        "Obtener tu NSS",
+        "Cancelar tu cita",
+        "Ninguna de estas",
+    ]
+    assert question["buttons"][1]["payload"] == '/kb_pick{"kb_article": "cancelar-cita"}'
+
+    picked = tracker('/kb_pick{"kb_article": "obtener-nss"}')
+    picked.latest_message["entities"] = [{"entity": "kb_article", "value": "obtener-nss"}]
+    text, _, _ = await run(knowledge.ActionKbPick(), picked, monkeypatch)
+    assert NSS.short_answer in text["text"]

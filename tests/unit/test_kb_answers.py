@@ -28,3 +28,25 @@ def test_similar_questions_group_together_the_most_asked_first() -> None:
     assert groups == [[1, 2, 3], [0, 4]]
     assert representative(texts, groups[0]) == "¿cómo pago?"
     assert group(vectors, threshold=0.999) == [[0], [1], [2], [3], [4]]
+
+
+def test_a_close_call_is_two_confident_articles_nearly_as_likely(tmp_path) -> None:
+    from core.settings import Settings
+    from knowledge_base.answers import CLOSE_CALL_MARGIN, Answers
+    from knowledge_base.search import Document
+    from knowledge_base.search.index import Hit
+
+    answers = Answers(Settings(_env_file=None, var_dir=tmp_path, kb_min_confidence=0.7))
+
+    class Index:
+        def get(self, doc_id: str) -> Document:
+            return Document(id=doc_id, title=doc_id, body="")
+
+    def hit(doc_id: str, confidence: float) -> Hit:
+        return Hit(doc_id, doc_id, 0, 0, 0, None, confidence)
+
+    near = 0.8 - CLOSE_CALL_MARGIN / 2
+    assert answers._close_call(Index(), hit("a", 0.8), [hit("b", near)]).id == "b"  # type: ignore
+    assert answers._close_call(Index(), hit("a", 0.8), [hit("b", 0.7)]) is None  # not as likely
+    assert answers._close_call(Index(), hit("a", 0.71), [hit("b", 0.695)]) is None  # not confident
+    assert answers._close_call(Index(), hit("a", 0.8), []) is None

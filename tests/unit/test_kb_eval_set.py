@@ -170,7 +170,8 @@ def test_live_articles_are_the_published_ones_valid_today(tmp_path: Path) -> Non
     def article(name: str, extra: str) -> None:
         (tmp_path / f"{name}.md").write_text(
             f'---\nid: {name}\ntitle: "Título {name}"\ncampaign: derechohabiente\n'
-            f'questions:\n  - "pregunta de {name}"\nsource: "IMSS"\n{extra}---\nTexto.\n',
+            f'questions:\n  - "pregunta de {name}"\nsource: "IMSS"\n'
+            f'short_answer: "Respuesta corta de {name}."\n{extra}---\nTexto.\n',
             encoding="utf-8",
         )
 
@@ -207,3 +208,6 @@ def test_scoring_counts_right_answers_abstentions_and_harmful_answers() -> None:
     assert (s.out_answered, s.out_said_whose) == (1, 1)
     assert s.top1_of_answered == 0.5 and s.in_scope_right == 1 / 3
     assert s.accuracy == 2 / 5  # one right article + one out-of-scope question without one
+    # A close call offering the expected article counts as right: the person picks it.
+    close = score(questions[:1], [Decision(choices=("que-es-el-nss", "obtener-nss"))])
+    assert (close.right, close.asked, close.answered) == (1, 1, 1)

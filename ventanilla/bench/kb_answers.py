@@ -33,7 +33,11 @@ def decide(answers: Answers, question: str) -> Decision:
     if agency is not None:
         return Decision(agency=agency.id)
     found, _ = answers.best(question)
-    return Decision(article=found.document.id if found is not None else None)
+    if found is None:
+        return Decision()
+    if found.runner_up is not None:
+        return Decision(choices=(found.document.id, found.runner_up.id))
+    return Decision(article=found.document.id)
 
 
 def pct(value: float) -> str:
@@ -54,6 +58,7 @@ def table(split: str, s: EvalScore, p50: float, p95: float) -> Table:
         "top-1 de las respondidas", f"{pct(s.top1_of_answered)} ({s.right}/{s.answered})", ""
     )
     out.add_row("en alcance: se abstuvo", f"{pct(s.abstention_rate)} ({s.abstained})", "")
+    out.add_row("en alcance: preguntó «¿Te refieres a A o a B?»", str(s.asked), "")
     out.add_row(
         "fuera de alcance respondidas con artículo",
         f"{pct(s.out_answered_rate)} ({s.out_answered}/{s.out_of_scope})",
@@ -90,9 +95,9 @@ def bench_kb_answers(
     console = Console()
     console.print(table(split, result, p50, p95))
     wrong = [
-        (q.question, q.expected_article or f"out:{q.out_of_scope}", d.article)
+        (q.question, q.expected_article or f"out:{q.out_of_scope}", " | ".join(d.offered))
         for q, d in zip(questions, decisions, strict=True)
-        if d.article is not None and d.article != q.expected_article
+        if d.offered and q.expected_article not in d.offered
     ]
     for question, expected, got in wrong[:25]:
         console.print(f"[red]respuesta equivocada[/]: {question} → {got} (esperado {expected})")
