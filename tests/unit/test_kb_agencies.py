@@ -99,6 +99,12 @@ THEIRS = [
     ("como saco mi cedula profesional", "sep"),
     ("perdi mi certificado de secundaria", "sep"),
     ("cuando pagan la beca benito juarez", "sep"),
+    # Added from the misses of the dev half of tests/kb/eval.tsv (phrased differently here).
+    ("por que me llego tarifa dac en el recibo", "cfe"),
+    ("como hago un registro extemporaneo de nacimiento", "registro_civil"),
+    ("ya me aceptaron en jovenes construyendo el futuro, cuando depositan", "bienestar"),
+    ("la gasolinera no me dio litros completos", "profeco"),
+    ("la aerolinea no me quiere devolver mi dinero", "profeco"),
     ("inscripcion a la primaria 2025", "sep"),
     ("revalidacion de estudios del extranjero", "sep"),
     ("necesito mi titulo profesional", "sep"),
