@@ -62,7 +62,11 @@ class Intake:
             now = utcnow()
             open_handoff = await queries.open_handoff(session, conversation.id)
             if open_handoff is not None and request.priority == Priority.URGENT:
-                return await self._escalate(session, conversation, open_handoff, request)
+                escalated = await self._escalate(session, conversation, open_handoff, request)
+                if escalated is not None:
+                    return escalated
+                # It ended meanwhile (closed, abandoned): the emergency is queued anew.
+                open_handoff = None
             if open_handoff is not None:
                 position = await queries.position(session, open_handoff)
                 return [messages.already_queued(position or 1)]
@@ -134,8 +138,9 @@ class Intake:
         conversation: store.Conversation,
         handoff: Handoff,
         request: HandoffRequest,
-    ) -> list[Reply]:
-        """An emergency in a conversation already queued or attended: its handoff becomes urgent.
+    ) -> list[Reply] | None:
+        """An emergency in a conversation already queued or attended: its handoff becomes urgent
+        (None when it ended in the meantime: the caller queues the emergency anew).
 
         Still queued: it moves to the emergency's queue (its place starts again there, ahead of
         every non-urgent one; an offer to an agent of another campaign is withdrawn). Attended:
@@ -174,9 +179,10 @@ class Intake:
             )
             if not won(result):  # claimed, offered or ended meanwhile: look again
                 await session.rollback()
+                await session.refresh(conversation)  # a rollback expires what was loaded
                 found = await queries.open_handoff(session, conversation.id)
                 if found is None:
-                    return []
+                    return None
                 handoff = found
                 continue
             if moved and previous["status"] == HandoffStatus.OFFERED:

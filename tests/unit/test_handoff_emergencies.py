@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -266,3 +267,39 @@ def test_queue_entries_name_the_emergency_for_agents(client: TestClient) -> None
     by_sender_end = {e["sender"][-4:]: e for e in queue}
     assert by_sender_end["5678"]["emergency"] == "Posible infarto"
     assert by_sender_end["u4"]["emergency"] is None
+
+
+@pytest.mark.asyncio
+async def test_an_emergency_whose_handoff_ends_meanwhile_is_queued_anew(
+    harness: Harness,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from handoff import intake, queries
+
+    await harness.user("ana", "derechohabiente")  # someone online: the request is queued
+    await harness.ask("r1", "derechohabiente")
+    stale = await harness.handoff("r1")
+    real = queries.open_handoff
+    calls = 0
+
+    async def ended_right_after_being_read(session: Any, conversation_id: int) -> Any:
+        nonlocal calls
+        calls += 1
+        found = await real(session, conversation_id)
+        if calls == 1:  # the person leaves the queue while the emergency is being escalated
+            async with harness.sessions() as other:
+                handoff = await other.get(Handoff, stale.id)
+                handoff.status = "abandoned"
+                await other.commit()
+        return found
+
+    monkeypatch.setattr(intake.queries, "open_handoff", ended_right_after_being_read)
+    ref = await conversation_ref(harness, "r1")
+    [reply] = await harness.service.request(ref, emergency_handoff(EmergencyKind.SUICIDIO))
+    assert "911" in reply["text"]
+    async with harness.sessions() as session:
+        rows = (await session.scalars(select(Handoff).order_by(Handoff.id))).all()
+    assert [(h.status, h.priority, h.campaign) for h in rows] == [
+        ("abandoned", "normal", "derechohabiente"),
+        ("waiting", "urgent", "salud_mental"),  # nothing lost: the emergency is in the queue
+    ]
