@@ -8,7 +8,6 @@ so "¿cómo tramito mi pasaporte?" is told where to go instead of getting a wron
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -17,6 +16,8 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.text import fold_accents
 
 FILE = Path(__file__).resolve().with_name("agencies.yml")
 INSTITUTE = "institute"
@@ -31,9 +32,7 @@ class AgenciesError(ValueError):
 
 def fold(text: str) -> str:
     """Lower case, no accents (ñ → n), only letters and digits between single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", fold_accents(text.lower())).split())
 
 
 class _Model(BaseModel):

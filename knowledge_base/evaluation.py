@@ -9,12 +9,12 @@ with an article (`out:off_topic` for chatter). Lines starting with `#` and blank
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from core.settings import PROJECT_ROOT
+from core.text import fold_accents
 from knowledge_base.content import ARTICLE_ID, read_batch
 
 EVAL_PATH = PROJECT_ROOT / "tests" / "kb" / "eval.tsv"
@@ -104,9 +104,7 @@ def article_ids(folder: Path = ARTICLES_DIR, today: date | None = None) -> set[s
 
 def normalize(text: str) -> str:
     """Lower case, without accents, punctuation or repeated spaces: for comparing phrasings."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(re.sub(r"[^\w\s]", " ", folded).split())
+    return " ".join(re.sub(r"[^\w\s]", " ", fold_accents(text.casefold())).split())
 
 
 @dataclass(frozen=True)

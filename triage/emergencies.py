@@ -20,7 +20,6 @@ Measured by `ventanilla bench emergency` on a labelled phrase set (tests/emergen
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
@@ -28,6 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 from core.protocol import EMERGENCY_INTENTS, EmergencyKind, Reply
+from core.text import fold_accents
 from triage.parsing import LOW_SATURATION, saturation
 
 K = EmergencyKind
@@ -116,11 +116,6 @@ NOT_TYPOS = frozenset(
 )
 
 
-def _fold(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in text if not unicodedata.combining(c))
-
-
 @cache
 def _corrected(token: str) -> str:
     if len(token) < 5 or token in NOT_TYPOS or token in KEYWORDS or not token.isalpha():
@@ -147,7 +142,7 @@ THANKS = re.compile(r"\b(?:gracias|resolvieron|ayudaron|atendieron)\b")
 
 def clauses(text: str) -> list[str]:
     """The message's clauses, normalized (see the module's docstring)."""
-    folded = _fold(text)
+    folded = fold_accents(text.lower())
     if THANKS.search(folded):
         folded = re.sub(r"\bdespedirme\b", " ", folded)
     parts = re.split(r"[.,;:!¡?¿\n()]+|\by luego\b|\bpero\b", folded)

@@ -14,9 +14,10 @@ are read too. When a phrase of an emergency sign is found in any answer, the cal
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from core.text import fold_accents
 
 NONE = "none"  # the "Ninguno de estos" button
 DONE = "done"  # the "Es todo" button after one or more picks
@@ -196,8 +197,7 @@ _TENS = {
 
 def normalize(text: str) -> str:
     """Lower case, no accents or ñ (n), digits kept, every other sign a space or a clause break."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = fold_accents(text.lower())
     plain = re.sub(r"(\d)\s*%", r"\1", plain)  # "87 %" is the number 87
     plain = re.sub(r"(\d)[.,](\d)", r"\1_\2", plain)  # keep decimals whole: 37.5
     plain = re.sub(r"[,;.:!?¡¿()\n]+", " | ", plain)  # clause breaks

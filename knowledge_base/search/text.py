@@ -28,6 +28,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_SPANISH
 
+from core.text import fold_accents
+
 __all__ = [
     "STOPWORDS",
     "chunk_text",
@@ -43,12 +45,6 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # A sentence ends at . ! ? … (possibly followed by closing quotes or brackets) and whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’»)\]]*\s+")
 _PARAGRAPH = re.compile(r"\n\s*\n")
-
-
-def fold_accents(text: str) -> str:
-    """``text`` without diacritics: ``Canción, pingüino, año`` → ``Cancion, pinguino, ano``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def normalize(text: str) -> str:

@@ -2,7 +2,7 @@
 // with the same filters. For the omt_covid campaign's staff (GET /api/triage/assessments).
 
 import {
-  ApiError, DASH, api, channelLabels, dateTime, el, label, queryString, setChildren, showError,
+  ApiError, DASH, formFilters, api, channelLabels, dateTime, el, label, queryString, setChildren, showError,
   startPage,
 } from "/static/staff.js";
 
@@ -27,16 +27,6 @@ const ANSWERS = {
 
 const dom = {};
 const state = { channels: {}, seq: 0 };
-
-function filtersFromForm() {
-  const data = new FormData(dom.form);
-  const filters = {};
-  for (const field of FIELDS) {
-    const value = String(data.get(field) || "").trim();
-    if (value) filters[field] = value;
-  }
-  return filters;
-}
 
 function answersText(answers) {
   return Object.entries(answers || {}).map(([key, value]) => {
@@ -65,7 +55,7 @@ function render(data) {
 
 async function search() {
   const mine = ++state.seq;
-  const filters = filtersFromForm();
+  const filters = formFilters(dom.form, FIELDS);
   dom.exportCsv.href = `${ENDPOINT}.csv${queryString({ ...filters, limit: undefined })}`;
   try {
     const data = await api(ENDPOINT, { query: filters });
