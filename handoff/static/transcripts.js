@@ -3,7 +3,7 @@
 
 import {
   ApiError, DASH, PRIORITY_LABELS, STATUS_LABELS, announce, api, channelLabels, contextBlock,
-  dateTime, duration, el, fillSelect, label, messageItem, noteItem, queryString, setChildren, showError,
+  dateTime, formFilters, duration, el, fillSelect, label, messageItem, noteItem, queryString, setChildren, showError,
   startPage,
 } from "/static/staff.js";
 
@@ -16,16 +16,6 @@ const state = { campaigns: {}, channels: {}, dispositions: {}, openId: null, rev
 
 function campaignName(code) {
   return state.campaigns[code] || code;
-}
-
-function filtersFromForm() {
-  const data = new FormData(dom.form);
-  const filters = {};
-  for (const field of FIELDS) {
-    const value = String(data.get(field) || "").trim();
-    if (value) filters[field] = value;
-  }
-  return filters;
 }
 
 function fillForm(filters) {
@@ -51,7 +41,7 @@ function validate(filters) {
 }
 
 async function search({ updateUrl = true } = {}) {
-  const filters = filtersFromForm();
+  const filters = formFilters(dom.form, FIELDS);
   const problem = validate(filters);
   dom.formError.textContent = problem || "";
   if (problem) return;

@@ -96,6 +96,17 @@ export function queryString(params) {
   return text ? `?${text}` : "";
 }
 
+/** A filter form's non-empty `fields`, trimmed: { field: value }. */
+export function formFilters(form, fields) {
+  const data = new FormData(form);
+  const filters = {};
+  for (const field of fields) {
+    const value = String(data.get(field) || "").trim();
+    if (value) filters[field] = value;
+  }
+  return filters;
+}
+
 /** fetch + JSON with the session cookie; non-GET requests carry the CSRF token. Throws ApiError. */
 export async function api(path, { method = "GET", body, query, signal } = {}) {
   const headers = { Accept: "application/json" };
