@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
@@ -19,7 +18,7 @@ from core.db import sync_url
 from core.settings import Settings
 from knowledge_base.base import index_path
 from knowledge_base.models import Feedback, Unanswered
-from knowledge_base.search import Document, Hit, LiveIndex
+from knowledge_base.search import Document, Hit, HybridIndex, LiveIndex
 
 log = logging.getLogger(__name__)
 
@@ -70,21 +69,24 @@ class Answers:
         # confident enough, so a good answer outside the campaign is not silenced.
         for position, hit in enumerate(hits):
             document = index.get(hit.id)
-            if document is not None and hit.confidence >= self.threshold:
+            if document is not None and self._confident(index, hit):
                 return Answer(document, hit, self._close_call(index, hit, hits[position + 1 :])), (
                     hit.confidence
                 )
         return None, max(h.confidence for h in hits)
 
-    def _close_call(self, index: Any, hit: Hit, after: list[Hit]) -> Document | None:
+    def _close_call(self, index: HybridIndex, hit: Hit, after: list[Hit]) -> Document | None:
         """The next article, when it is confident too and nearly as likely as `hit`."""
         for other in after[:1]:
             if (
-                other.confidence >= self.threshold
+                self._confident(index, other)
                 and hit.confidence - other.confidence < CLOSE_CALL_MARGIN
             ):
                 return index.get(other.id)
         return None
+
+    def _confident(self, index: HybridIndex, hit: Hit) -> bool:
+        return hit.confidence >= self.threshold and index.plausible(hit)
 
     def record_feedback(self, article_id: str, helpful: bool, question: str) -> None:
         self._store(Feedback(article_id=article_id, helpful=helpful, query=question[:2000]))

@@ -24,6 +24,10 @@ compares the candidates of one query with each other — with min-max the best i
 so it says nothing of how well the query is covered; the confidence does, and a threshold for
 it comes from ``fusion.choose_threshold`` on labelled held-out queries.
 
+The second stage (``rerank.ArticleClassifier``, trained on the articles' example questions when
+the index is built) adds ``weight · P(article | query)`` to the confidence of the first
+``depth`` fused candidates and reorders them by it: the threshold is then set for that sum.
+
 Campaigns: ``search(..., boost_campaign="X")`` is a *stable partition*: among the retrieved
 candidates, the articles of campaign X come first (in fused order), then the others (in fused
 order). Scores are not changed. Campaign articles that neither side retrieved are not added.
@@ -62,6 +66,7 @@ from knowledge_base.search.embeddings import (
 )
 from knowledge_base.search.fusion import DEFAULT_FUSION, FusionParams, fuse
 from knowledge_base.search.lexical import LexicalConfig, LexicalIndex
+from knowledge_base.search.rerank import ArticleClassifier, RerankConfig
 
 __all__ = [
     "Document",
@@ -98,7 +103,9 @@ class Hit:
 
     ``score``: fused ranking score; ``dense``: cosine of the article's best dense row;
     ``lexical``: BM25 of its best lexical row divided by the best the query could get (0–1);
-    ``confidence``: absolute score to compare with an abstention threshold.
+    ``confidence``: absolute score to compare with an abstention threshold;
+    ``rerank``: the second stage's P(article | query), already weighed into ``confidence``
+    (0 without a second stage).
     """
 
     id: str
@@ -108,6 +115,7 @@ class Hit:
     lexical: float
     campaign: str | None
     confidence: float = 0.0
+    rerank: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ class IndexConfig:
     fusion: FusionParams = DEFAULT_FUSION
     dense: DenseConfig = field(default_factory=DenseConfig)
     lexical: LexicalConfig = field(default_factory=LexicalConfig)
+    rerank: RerankConfig = field(default_factory=RerankConfig)
     batch_size: int = 32  # texts per embedding call while building
     # With a value, only campaign articles whose confidence reaches it are moved first (so a
     # weak campaign article does not push a good answer down); None moves all retrieved ones.
@@ -145,6 +154,7 @@ class IndexConfig:
         data["fusion"] = FusionParams(**data.get("fusion", {}))
         data["dense"] = DenseConfig(**data.get("dense", {}))
         data["lexical"] = LexicalConfig(**data.get("lexical", {}))
+        data["rerank"] = RerankConfig(**data.get("rerank", {"weight": 0.0}))
         return cls(**data)
 
 
@@ -211,6 +221,7 @@ class HybridIndex:
         dense_starts: np.ndarray,
         lexical: LexicalIndex,
         lexical_starts: np.ndarray,
+        classifier: ArticleClassifier | None = None,
     ) -> None:
         self.documents = list(documents)
         self.embedder = embedder
@@ -222,6 +233,7 @@ class HybridIndex:
         self.lexical = lexical
         self._lexical_starts = lexical_starts
         self._by_id = {doc.id: i for i, doc in enumerate(self.documents)}
+        self.classifier = classifier
 
     # ---------------------------------------------------------------- building
 
@@ -255,6 +267,10 @@ class HybridIndex:
         lexical = LexicalIndex.build(
             [row for rows in lexical_per_doc for row in rows], config.lexical
         )
+        same_model = reuse is not None and reuse.embedder.spec == embedder.spec
+        classifier = ArticleClassifier.train(
+            documents, embedder, config.rerank, reuse.classifier if same_model else None
+        )
         return cls(
             documents,
             embedder,
@@ -264,6 +280,7 @@ class HybridIndex:
             _starts([len(rows) for rows in dense_per_doc]),
             lexical,
             _starts([len(rows) for rows in lexical_per_doc]),
+            classifier,
         )
 
     @staticmethod
@@ -314,6 +331,7 @@ class HybridIndex:
             self._dense_starts,
             self.lexical,
             self._lexical_starts,
+            self.classifier,
         )
 
     # ---------------------------------------------------------------- searching
@@ -328,15 +346,26 @@ class HybridIndex:
 
     def search(self, query: str, k: int = 5, boost_campaign: str | None = None) -> list[Hit]:
         """The ``k`` best articles for ``query``, best first (see the module doc for campaigns)."""
-        scored = self.score_candidates(query)
+        if not self.documents or not query.strip():
+            return []
+        vector = self.embedder.embed_queries([query])[0]
+        scored = self.score_candidates(query, vector=vector)
         if not scored:
             return []
         dense_scores, lexical_scores, fused = scored
         order = sorted(fused, key=lambda i: -fused[i])
         weight = self.config.fusion.weight
+        rerank = np.zeros(len(self.documents))
+        if self.classifier is not None:
+            rerank = self.classifier.probabilities(query, vector)
 
         def confidence(i: int) -> float:
-            return weight * dense_scores[i] + (1.0 - weight) * lexical_scores[i]
+            first = weight * dense_scores[i] + (1.0 - weight) * lexical_scores[i]
+            return first + self.config.rerank.weight * rerank[i]
+
+        if self.classifier is not None:  # the second stage reorders the first candidates
+            depth = self.config.rerank.depth
+            order[:depth] = sorted(order[:depth], key=lambda i: -confidence(i))
 
         if boost_campaign is not None:
             floor = self.config.campaign_min_confidence
@@ -361,22 +390,33 @@ class HybridIndex:
                     lexical=float(lexical),
                     campaign=doc.campaign,
                     confidence=float(confidence(i)),
+                    rerank=float(rerank[i]),
                 )
             )
         return hits
 
+    def plausible(self, hit: Hit) -> bool:
+        """Whether the second stage lets ``hit`` be answered at all (always, without one)."""
+        return self.classifier is None or hit.rerank >= self.config.rerank.min_probability
+
     def score_candidates(
-        self, query: str, fusion: FusionParams | None = None, candidates: int | None = None
+        self,
+        query: str,
+        fusion: FusionParams | None = None,
+        candidates: int | None = None,
+        vector: np.ndarray | None = None,
     ) -> tuple[dict[int, float], dict[int, float], dict[int, float]] | None:
         """Dense, normalized lexical and fused scores of the candidate articles (by position).
 
         The building block of ``search``; the benchmark uses it to compare fusions on the same
-        candidates. None when the index is empty or the query has no words.
+        candidates. None when the index is empty or the query has no words. ``vector``: the
+        query's embedding, when the caller has it already.
         """
         if not self.documents or not query.strip():
             return None
         n_candidates = candidates or self.config.candidates
-        vector = self.embedder.embed_queries([query])[0]
+        if vector is None:
+            vector = self.embedder.embed_queries([query])[0]
         dense_docs = self._dense_candidates(vector, n_candidates)
 
         lexical_rows = self.lexical.normalized_scores(textmod.tokens(query))
@@ -480,6 +520,8 @@ class HybridIndex:
         np.save(folder / "lexical_starts.npy", self._lexical_starts)
         self.dense.save(folder / "dense.faiss")
         self.lexical.save(folder / "lexical")
+        if self.classifier is not None:
+            self.classifier.save(folder)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], embedder: Embedder | None = None) -> HybridIndex:
@@ -513,6 +555,7 @@ class HybridIndex:
             np.load(folder / "dense_starts.npy"),
             LexicalIndex.load(folder / "lexical"),
             np.load(folder / "lexical_starts.npy"),
+            ArticleClassifier.load(folder),
         )
 
 

@@ -42,11 +42,16 @@ def test_a_close_call_is_two_confident_articles_nearly_as_likely(tmp_path) -> No
         def get(self, doc_id: str) -> Document:
             return Document(id=doc_id, title=doc_id, body="")
 
-    def hit(doc_id: str, confidence: float) -> Hit:
-        return Hit(doc_id, doc_id, 0, 0, 0, None, confidence)
+        def plausible(self, hit: Hit) -> bool:  # the second stage's veto
+            return hit.rerank >= 0.03
+
+    def hit(doc_id: str, confidence: float, rerank: float = 0.5) -> Hit:
+        return Hit(doc_id, doc_id, 0, 0, 0, None, confidence, rerank)
 
     near = 0.8 - CLOSE_CALL_MARGIN / 2
     assert answers._close_call(Index(), hit("a", 0.8), [hit("b", near)]).id == "b"  # type: ignore
+    # As confident, but the second stage does not believe it: no choice offered.
+    assert answers._close_call(Index(), hit("a", 0.8), [hit("b", near, 0.01)]) is None  # type: ignore
     assert answers._close_call(Index(), hit("a", 0.8), [hit("b", 0.7)]) is None  # not as likely
     assert answers._close_call(Index(), hit("a", 0.71), [hit("b", 0.695)]) is None  # not confident
     assert answers._close_call(Index(), hit("a", 0.8), []) is None

@@ -28,6 +28,7 @@ from knowledge_base.search.fusion import (
     weighted_sum,
 )
 from knowledge_base.search.lexical import LexicalIndex
+from knowledge_base.search.rerank import RerankConfig
 from knowledge_base.search.text import (
     chunk_text,
     fold_accents,
@@ -423,18 +424,21 @@ def test_threshold_on_real_confidences(index: HybridIndex) -> None:
 
 def test_dense_side_understands_without_shared_words(index: HybridIndex) -> None:
     # No content word in common with the right article ("urgencias": pecho, respirar, …).
+    # The first stage alone: the second would add what the example questions say.
     query = "siento una presión fuerte en el tórax y me falta el aire"
+    first_only = RerankConfig(weight=0.0)
     dense_only = HybridIndex.build(
         CORPUS,
         embedder=index.embedder,
-        config=IndexConfig(fusion=FusionParams("minmax", 1.0)),
+        config=IndexConfig(fusion=FusionParams("minmax", 1.0), rerank=first_only),
         reuse=index,
     )
     lexical_only = HybridIndex.build(
         CORPUS,
         embedder=index.embedder,
-        config=IndexConfig(fusion=FusionParams("minmax", 0.0)),
+        config=IndexConfig(fusion=FusionParams("minmax", 0.0), rerank=first_only),
         reuse=index,
     )
+    assert dense_only.classifier is None
     assert dense_only.search(query, k=1)[0].id == "urgencias"
     assert lexical_only.search(query, k=1)[0].id != "urgencias"
