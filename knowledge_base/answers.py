@@ -37,9 +37,14 @@ class Answer:
 
 
 class Answers:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, index: HybridIndex | None = None) -> None:
+        """Answers from the live index of ``settings``, or from ``index`` (benchmarks)."""
         self._settings = settings
         self._live = LiveIndex(index_path(settings))
+        self._fixed = index
+
+    def index(self) -> HybridIndex:
+        return self._fixed if self._fixed is not None else self._live.get()
 
     @cached_property
     def _engine(self) -> Engine:
@@ -51,17 +56,17 @@ class Answers:
         return self._settings.kb_min_confidence
 
     def available(self) -> bool:
-        return self._live.path.exists()
+        return self._fixed is not None or self._live.path.exists()
 
     def article(self, article_id: str) -> Document | None:
         """A published article by its id, as the live index has it."""
-        return self._live.get().get(article_id) if self.available() else None
+        return self.index().get(article_id) if self.available() else None
 
     def best(self, question: str, campaign: str | None = None) -> tuple[Answer | None, float]:
         """The article to answer with, if confident enough; and the top confidence."""
         if not self.available():
             return None, 0.0
-        index = self._live.get()
+        index = self.index()
         hits = index.search(question, k=5, boost_campaign=campaign)
         if not hits:
             return None, 0.0

