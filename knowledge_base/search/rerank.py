@@ -130,6 +130,7 @@ class ArticleClassifier:
         n_articles: int,
         texts: list[str],
         vectors: np.ndarray,
+        labels: list[int],
     ) -> None:
         self.config = config
         self._sides = sides
@@ -139,6 +140,7 @@ class ArticleClassifier:
         self._n_articles = n_articles
         self._texts = texts  # what it was trained on (its vectors are reused by the next build)
         self._vectors = vectors
+        self._labels = labels
 
     # ---------------------------------------------------------------- training
 
@@ -167,6 +169,15 @@ class ArticleClassifier:
                 if text.strip():
                     texts.append(fold(text))
                     labels.append(position)
+        if (
+            reuse is not None
+            and reuse.config == config
+            and reuse._n_articles == len(documents)
+            and reuse._texts == texts
+            and reuse._labels == labels
+            and reuse._vectors.shape[1:] == (embedder.dim,)
+        ):
+            return reuse  # the same articles and questions: the same model (a restart's sync)
         vectors = cls._embed(texts, embedder, reuse)
         sides = [_Side.fit("char_wb", texts), _Side.fit("word", texts)]
         features = cls._features(sides, texts, vectors, config)
@@ -181,6 +192,7 @@ class ArticleClassifier:
             len(documents),
             texts,
             vectors,
+            labels,
         )
 
     @staticmethod
@@ -239,6 +251,7 @@ class ArticleClassifier:
                         for side in self._sides
                     ],
                     "texts": self._texts,
+                    "labels": self._labels,
                 },
                 ensure_ascii=False,
             )
@@ -272,4 +285,5 @@ class ArticleClassifier:
                 int(meta["n_articles"]),
                 list(meta["texts"]),
                 arrays["vectors"],
+                [int(label) for label in meta["labels"]],
             )

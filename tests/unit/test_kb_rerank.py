@@ -122,6 +122,10 @@ def test_a_rebuild_embeds_only_the_new_example_questions(index: HybridIndex) -> 
     rebuilt = HybridIndex.build(edited, embedder=counting, reuse=index)  # type: ignore[arg-type]
     assert counting.queries == ["me dan incapacidad"]
     assert rebuilt.classifier is not None
+    # The same articles and questions (a restart's sync): the same model, nothing trained.
+    again = CountingEmbedder(index.embedder)
+    same = HybridIndex.build(CITAS, embedder=again, reuse=index)  # type: ignore[arg-type]
+    assert same.classifier is index.classifier and again.queries == []
 
 
 def test_save_and_load_give_the_same_probabilities(index: HybridIndex, tmp_path: Path) -> None:
