@@ -143,6 +143,25 @@ class Gateway:
                 return None
             return await store.sent_to_user(session, conversation, after, limit)
 
+    async def offered_button(
+        self, channel: str, sender: str, message_id: int, index: int
+    ) -> dict[str, str] | None:
+        """Button `index` of a message sent to this sender: what a pressed button names when a
+        channel cannot carry the payload itself (Telegram's 64-byte callback data). None when
+        there is no such button for this sender."""
+        async with self._sessions() as session:
+            message = await session.get(store.Message, message_id)
+            if message is None or message.author == store.Author.USER:
+                return None
+            conversation = await session.get(store.Conversation, message.conversation_id)
+            if conversation is None or (conversation.channel, conversation.sender) != (
+                channel,
+                sender,
+            ):
+                return None
+            buttons = message.buttons or []
+            return dict(buttons[index]) if 0 <= index < len(buttons) else None
+
     async def open_conversation(self, channel: str, sender: str) -> ConversationRef:
         async with self._sessions() as session:
             return (await store.get_or_create_conversation(session, channel, sender)).ref

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from connectors.channel import Channel
 from connectors.rest.router import RestChannel
+from connectors.telegram.router import TelegramChannel
 from connectors.webchat.router import WebchatChannel
 
 CHANNELS: list[type[Channel]] = [
     WebchatChannel,
     RestChannel,
+    TelegramChannel,
 ]
 
 

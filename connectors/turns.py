@@ -31,6 +31,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.channel import Channel
+from connectors.media import kind_of
+from connectors.media import reply as media_reply
 from connectors.outbox import Outbox
 from connectors.rasa_client import BotUnavailable, RasaClient
 from core import conversations as store
@@ -220,6 +222,9 @@ class TurnRunner:
             if answers is not None:
                 return answers, store.Status.DONE, None
             # Nobody holds the conversation any more: the bot answers.
+        media = kind_of(message.payload)
+        if media is not None:  # a photo, a sticker, …: said what the bot can do, no Rasa
+            return [media_reply(media)], store.Status.DONE, None
         try:
             items = await self._ask_bot(ref, message)
         except BotUnavailable as exc:

@@ -10,10 +10,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str) -> AliasChoices:
+    """A setting read by its plain name (what providers' tools use) or with the prefix."""
+    return AliasChoices(name, f"VENTANILLA_{name}")
 
 
 class Settings(BaseSettings):
@@ -22,6 +27,7 @@ class Settings(BaseSettings):
         env_file=PROJECT_ROOT / ".env",
         env_file_encoding="utf-8",
         extra="ignore",
+        populate_by_name=True,  # the providers' settings are read by their own names too
     )
 
     environment: Literal["development", "production"] = "development"
@@ -127,6 +133,27 @@ class Settings(BaseSettings):
         "the second stage's weighed probability, chosen on the dev half of tests/kb/eval.tsv",
     )
 
+    # Messaging channels (connectors/telegram/, …): a channel whose credentials are not set is
+    # off and its webhook answers 404. Read by the names other tools use, or with VENTANILLA_.
+    public_base_url: str | None = Field(
+        default=None,
+        validation_alias=_env("PUBLIC_BASE_URL"),
+        description="The URL the providers call (webhooks); default PUBLIC_URL",
+    )
+    telegram_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("TELEGRAM_BOT_TOKEN"), description="From @BotFather"
+    )
+    telegram_secret_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("TELEGRAM_SECRET_TOKEN"),
+        description="Sent by Telegram in X-Telegram-Bot-Api-Secret-Token (set with setWebhook)",
+    )
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org",
+        validation_alias=_env("TELEGRAM_API_BASE"),
+        description="The Bot API's address (a local fake in tests)",
+    )
+
     # Content shown to users.
     privacy_notice_url: str | None = Field(
         default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"
@@ -145,6 +172,10 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.var_dir / 'ventanilla.db'}"
         if self.models_dir is None:
             self.models_dir = self.var_dir / "models"
+        if self.public_base_url is None:
+            self.public_base_url = self.public_url
+        self.public_base_url = self.public_base_url.rstrip("/")
+        self.telegram_api_base = self.telegram_api_base.rstrip("/")
         if self.privacy_notice_url is None:
             self.privacy_notice_url = f"{self.public_url}/privacidad"
         if self.environment == "production" and self.api_key is None:

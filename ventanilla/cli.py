@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from connectors.cli import channels_app
 from knowledge_base.cli import kb_app
 from triage.cli import triage_app
 from ventanilla.bench import bench_app
@@ -17,6 +18,7 @@ app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
 app.add_typer(kb_app, name="kb")
 app.add_typer(triage_app, name="triage")
+app.add_typer(channels_app, name="channels")
 # `kb bench` too: the benchmark is the top's (it starts whole systems), the command the KB's.
 kb_app.command(
     "bench", help="Answers to people's questions (test half), XQuAD-es, latency, ingest and scale."
