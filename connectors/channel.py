@@ -22,6 +22,7 @@ from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
 from core.protocol import Reply
+from core.text import fold_accents
 
 if TYPE_CHECKING:
     from connectors.gateway import Gateway
@@ -96,11 +97,7 @@ class Channel:
     def render(self, reply: Reply) -> list[Reply]:
         """A message as this channel can show it: here buttons become a numbered list (the
         person answers with the number or the words) and long texts are split."""
-        text = reply["text"]
-        buttons = reply.get("buttons") or []
-        if buttons:
-            options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, start=1))
-            text = f"{text}\n\n{options}" if text else options
+        text = numbered_options(reply["text"], list(reply.get("buttons") or []))
         return [{"text": part, "buttons": []} for part in split_text(text, self.max_text_chars)]
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
@@ -111,6 +108,39 @@ class Channel:
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         """Show or hide that the bot is working, where the channel can."""
         return None
+
+
+def numbered_options(text: str, buttons: list[dict[str, str]]) -> str:
+    """A message's buttons as a numbered list under its text, and how to answer: for channels
+    without buttons (SMS, WhatsApp through Twilio). `choose` reads the answer back."""
+    if not buttons:
+        return text
+    options = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(buttons, start=1))
+    numbers = [str(i) for i in range(1, len(buttons) + 1)]
+    how = (
+        f"Responde {numbers[0]}."
+        if len(numbers) == 1
+        else (f"Responde {', '.join(numbers[:-1])} o {numbers[-1]}.")
+    )
+    return f"{text}\n\n{options}\n\n{how}" if text else f"{options}\n\n{how}"
+
+
+def _fold(text: str) -> str:
+    return " ".join(fold_accents(text.casefold()).strip(" .¡!¿?").split())
+
+
+def choose(answer: str, buttons: list[dict[str, str]]) -> dict[str, str] | None:
+    """The button an answer to `numbered_options` picks: its number ("2", "2.", "#2") or its
+    words (without accents or case); None when it picks none."""
+    if not buttons:
+        return None
+    said = _fold(answer).lstrip("#").rstrip(".)")
+    if said.isdigit() and 1 <= int(said) <= len(buttons):
+        return buttons[int(said) - 1]
+    for button in buttons:
+        if _fold(button["title"]) == said:
+            return button
+    return None
 
 
 def split_text(text: str, limit: int | None) -> list[str]:

@@ -162,6 +162,16 @@ class Gateway:
             buttons = message.buttons or []
             return dict(buttons[index]) if 0 <= index < len(buttons) else None
 
+    async def last_buttons(self, channel: str, sender: str) -> list[dict[str, str]]:
+        """The buttons of the last message sent to this sender (none when it had none): what a
+        reply of "2" or of an option's words chooses on channels that show them as a list."""
+        async with self._sessions() as session:
+            conversation = await store.get_conversation(session, channel, sender)
+            if conversation is None:
+                return []
+            last = await store.last_to_person(session, conversation.id)
+            return [dict(button) for button in last.buttons or []] if last is not None else []
+
     async def open_conversation(self, channel: str, sender: str) -> ConversationRef:
         async with self._sessions() as session:
             return (await store.get_or_create_conversation(session, channel, sender)).ref

@@ -6,12 +6,15 @@ from __future__ import annotations
 from connectors.channel import Channel
 from connectors.rest.router import RestChannel
 from connectors.telegram.router import TelegramChannel
+from connectors.twilio.router import SmsChannel, WhatsAppChannel
 from connectors.webchat.router import WebchatChannel
 
 CHANNELS: list[type[Channel]] = [
     WebchatChannel,
     RestChannel,
     TelegramChannel,
+    WhatsAppChannel,
+    SmsChannel,
 ]
 
 

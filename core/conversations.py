@@ -402,3 +402,14 @@ async def sent_to_user(
         .limit(limit)
     )
     return list(result.scalars())
+
+
+async def last_to_person(session: AsyncSession, conversation_id: int) -> Message | None:
+    """The last message the bot or an agent sent in a conversation."""
+    result = await session.execute(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.author.in_(TO_PERSON))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return result.scalars().first()

@@ -154,6 +154,28 @@ class Settings(BaseSettings):
         description="The Bot API's address (a local fake in tests)",
     )
 
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_ACCOUNT_SID"), description="AC…"
+    )
+    twilio_auth_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("TWILIO_AUTH_TOKEN"),
+        description="Signs Twilio's webhooks (X-Twilio-Signature) and authenticates sending",
+    )
+    twilio_whatsapp_from: str | None = Field(
+        default=None,
+        validation_alias=_env("TWILIO_WHATSAPP_FROM"),
+        description="The WhatsApp sender, e.g. whatsapp:+14155238886",
+    )
+    twilio_sms_from: str | None = Field(
+        default=None, validation_alias=_env("TWILIO_SMS_FROM"), description="The SMS number"
+    )
+    twilio_api_base: str = Field(
+        default="https://api.twilio.com",
+        validation_alias=_env("TWILIO_API_BASE"),
+        description="Twilio's REST API address (a local fake in tests)",
+    )
+
     # Content shown to users.
     privacy_notice_url: str | None = Field(
         default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"
@@ -176,6 +198,7 @@ class Settings(BaseSettings):
             self.public_base_url = self.public_url
         self.public_base_url = self.public_base_url.rstrip("/")
         self.telegram_api_base = self.telegram_api_base.rstrip("/")
+        self.twilio_api_base = self.twilio_api_base.rstrip("/")
         if self.privacy_notice_url is None:
             self.privacy_notice_url = f"{self.public_url}/privacidad"
         if self.environment == "production" and self.api_key is None:

@@ -128,8 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.channels = channels
     install_error_handlers(app)
-    for channel in channels.values():
-        app.include_router(channel.router)
+    # Channels of one provider may share a router (WhatsApp and SMS through Twilio): once each.
+    for channel_router in {id(c.router): c.router for c in channels.values()}.values():
+        app.include_router(channel_router)
     for router in (
         accounts_router,
         handoff_router,

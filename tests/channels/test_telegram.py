@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,11 @@ from connectors import media
 from connectors.telegram.router import MAX_TEXT, set_webhook
 from connectors.telegram.updates import callback_data
 from core.settings import Settings
+from tests.channels.harness import Database, gateway_settings, wait_until
 from tests.fakes.loopback import serve
 from tests.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
 from tests.fakes.telegram_api import FakeTelegramApi
 from ventanilla.app import create_app
-from ventanilla.launcher import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
@@ -53,12 +52,12 @@ def text_update(text: str, update_id: int, chat: int = CHAT) -> dict[str, Any]:
     return update
 
 
-class Setup:
+class Setup(Database):
     def __init__(self, client: TestClient, telegram: FakeTelegramApi, rasa: FakeRasa, db: Path):
+        super().__init__(db)
         self.client = client
         self.telegram = telegram
         self.rasa = rasa
-        self.db = db
 
     def post(self, update: Any, secret: str | None = SECRET, raw: bytes | None = None) -> Any:
         headers = {"content-type": "application/json"}
@@ -67,46 +66,14 @@ class Setup:
         body = raw if raw is not None else json.dumps(update).encode()
         return self.client.post("/webhooks/telegram", content=body, headers=headers)
 
-    def stored(self) -> list[tuple[str, str | None, str]]:
-        """(author, payload, text) of every stored message, in order."""
-        with sqlite3.connect(self.db) as db:
-            return list(db.execute("SELECT author, payload, text FROM messages ORDER BY id"))
 
-    def user_texts(self, sender: str) -> list[str]:
-        """What a sender's messages said, in the order the gateway accepted them."""
-        with sqlite3.connect(self.db) as db:
-            return [
-                text
-                for (text,) in db.execute(
-                    "SELECT m.text FROM messages m JOIN conversations c "
-                    "ON c.id = m.conversation_id WHERE c.sender = ? AND m.author = 'user' "
-                    "ORDER BY m.id",
-                    (sender,),
-                )
-            ]
-
-    def outbound(self) -> list[tuple[int, str, str | None, str]]:
-        with sqlite3.connect(self.db) as db:
-            return list(
-                db.execute(
-                    "SELECT id, status, error, text FROM messages WHERE author != 'user' "
-                    "ORDER BY id"
-                )
-            )
-
-
-def settings_for(tmp_path: Path, telegram_url: str, rasa_url: str, **extra: Any) -> Settings:
-    return Settings(
-        _env_file=None,
-        var_dir=tmp_path,
-        rasa_url=rasa_url,
-        action_port=free_port(),
+def settings_for(tmp_path: Path, telegram_url: str, rasa_url: str) -> Settings:
+    return gateway_settings(
+        tmp_path,
+        rasa_url,
         telegram_bot_token=TOKEN,
         telegram_secret_token=SECRET,
         telegram_api_base=telegram_url,
-        public_base_url="https://ventanilla.example.org",
-        delivery_retry_seconds=0.05,
-        **extra,
     )
 
 
@@ -117,15 +84,6 @@ def setup(tmp_path: Path) -> Iterator[Setup]:
         settings = settings_for(tmp_path, telegram_url, rasa_url)
         with TestClient(create_app(settings)) as client:
             yield Setup(client, telegram, rasa, tmp_path / "ventanilla.db")
-
-
-def wait_until(check: Any, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 # ------------------------------------------------------------------------ in and out
@@ -285,7 +243,7 @@ def test_a_too_long_message_is_refused_with_the_reason_and_not_stored(setup: Set
 def test_a_refusal_is_final_and_recorded_with_its_reason(setup: Setup) -> None:
     setup.telegram.fail_next(403, "Forbidden: bot was blocked by the user")
     setup.post(text_update("hola", 50000))
-    wait_until(lambda: setup.outbound() and setup.outbound()[0][1] == "failed")
+    wait_until(lambda: setup.first_outbound_status() == "failed")
     _, status, error, _ = setup.outbound()[0]
     assert status == "failed" and "blocked by the user" in error
     assert len(setup.telegram.sent(CHAT)) == 1  # tried once: retrying cannot help
@@ -294,7 +252,7 @@ def test_a_refusal_is_final_and_recorded_with_its_reason(setup: Setup) -> None:
 def test_a_provider_error_is_retried_and_the_reply_arrives_once(setup: Setup) -> None:
     setup.telegram.fail_next(502, "Bad Gateway", times=2)
     setup.post(text_update("hola", 51000))
-    wait_until(lambda: setup.outbound() and setup.outbound()[0][1] == "done")
+    wait_until(lambda: setup.first_outbound_status() == "done")
     attempts = setup.telegram.sent(CHAT)
     assert [m["text"] for m in attempts] == ["Recibí: hola"] * 3  # two failures, then delivered
 
