@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from connectors.channel import Channel
+from connectors.meta.router import InstagramChannel, MessengerChannel
 from connectors.rest.router import RestChannel
 from connectors.telegram.router import TelegramChannel
 from connectors.twilio.router import SmsChannel, WhatsAppChannel
@@ -15,6 +16,8 @@ CHANNELS: list[type[Channel]] = [
     TelegramChannel,
     WhatsAppChannel,
     SmsChannel,
+    MessengerChannel,
+    InstagramChannel,
 ]
 
 

@@ -176,6 +176,27 @@ class Settings(BaseSettings):
         description="Twilio's REST API address (a local fake in tests)",
     )
 
+    meta_app_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("META_APP_SECRET"),
+        description="Signs Meta's webhooks (X-Hub-Signature-256)",
+    )
+    meta_verify_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("META_VERIFY_TOKEN"),
+        description="What Meta's subscription check (GET /webhooks/meta) must present",
+    )
+    meta_page_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=_env("META_PAGE_TOKEN"),
+        description="The Page access token that sends on Messenger and Instagram",
+    )
+    meta_graph_base: str = Field(
+        default="https://graph.facebook.com",
+        validation_alias=_env("META_GRAPH_BASE"),
+        description="The Graph API's address (a local fake in tests)",
+    )
+
     # Content shown to users.
     privacy_notice_url: str | None = Field(
         default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"
@@ -199,6 +220,7 @@ class Settings(BaseSettings):
         self.public_base_url = self.public_base_url.rstrip("/")
         self.telegram_api_base = self.telegram_api_base.rstrip("/")
         self.twilio_api_base = self.twilio_api_base.rstrip("/")
+        self.meta_graph_base = self.meta_graph_base.rstrip("/")
         if self.privacy_notice_url is None:
             self.privacy_notice_url = f"{self.public_url}/privacidad"
         if self.environment == "production" and self.api_key is None:
