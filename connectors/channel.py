@@ -6,9 +6,9 @@ and hands each message to `Gateway.accept` as an `InboundMessage`; everything af
 inbox, the turn, the outbox, retries) is the gateway's. On the way out the gateway asks the
 channel to `send` each stored message for a person, in order; the channel renders it for itself.
 
-What a channel must write: `name`, `label`, `router`, `send`. What it may override: `render`
-(the default turns buttons into a numbered list and cuts long texts for the channel's limit, as
-SMS needs) and `typing`.
+What a channel must write: `name`, `label`, `router`, `send` (which shows the message as the
+provider can: `numbered_options` and `choose` for channels without buttons, `split_text` for
+length limits). What it may override: `typing`, `start`, `stop`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from fastapi import APIRouter
 from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
-from core.protocol import Reply
 from core.text import fold_accents
 
 if TYPE_CHECKING:
@@ -94,15 +93,10 @@ class Channel:
     async def stop(self) -> None:
         return None
 
-    def render(self, reply: Reply) -> list[Reply]:
-        """A message as this channel can show it: here buttons become a numbered list (the
-        person answers with the number or the words) and long texts are split."""
-        text = numbered_options(reply["text"], list(reply.get("buttons") or []))
-        return [{"text": part, "buttons": []} for part in split_text(text, self.max_text_chars)]
-
     async def send(self, conversation: ConversationRef, message: Message) -> None:
-        """Hand one stored message (rendered with `render`) to the provider; DeliveryError when
-        it could not."""
+        """Hand one stored message to the provider, shown as the provider can (buttons as its
+        own, or `numbered_options`; texts over `max_text_chars` cut with `split_text`);
+        DeliveryError when it could not."""
         raise NotImplementedError
 
     async def typing(self, conversation: ConversationRef, on: bool) -> None:

@@ -19,7 +19,7 @@ from connectors.deps import GatewayDep, require_api_key
 from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
-from core.protocol import EmergencyKind, Reply
+from core.protocol import EmergencyKind
 from core.web.deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["rest"])
@@ -171,9 +171,6 @@ class RestChannel(Channel):
     label = "API REST"
     router = router
     pulled = True  # the integrator takes the answer or fetches it with the cursor
-
-    def render(self, reply: Reply) -> list[Reply]:
-        return [reply]  # integrators get text and buttons as they are
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         return None  # never called: the channel is pulled

@@ -27,7 +27,6 @@ from connectors.deps import GatewayDep
 from connectors.gateway import Accepted, Gateway
 from core.conversations import Message
 from core.ports import ConversationRef
-from core.protocol import Reply
 from core.web.deps import SettingsDep
 
 log = logging.getLogger(__name__)
@@ -259,9 +258,6 @@ class WebchatChannel(Channel):
         if self._relay is not None:
             self._relay.cancel()
             await asyncio.gather(self._relay, return_exceptions=True)
-
-    def render(self, reply: Reply) -> list[Reply]:
-        return [reply]  # the widget shows buttons as quick replies, and any length
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         await self._publish(conversation, [message_frame(message)])

@@ -19,7 +19,7 @@ import pytest_asyncio
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from connectors.channel import Channel, DeliveryError, InboundMessage
+from connectors.channel import Channel, DeliveryError, InboundMessage, numbered_options
 from connectors.gateway import Gateway
 from connectors.outbox import DeliveryPolicy, Outbox
 from connectors.rasa_client import RasaClient
@@ -81,8 +81,7 @@ class RecordingChannel(Channel):
     async def send(self, conversation: ConversationRef, message: store.Message) -> None:
         if self.fail_next:
             raise self.fail_next.pop(0)
-        [rendered] = self.render(message.as_reply())
-        self.sent.append((conversation.sender, rendered["text"]))
+        self.sent.append((conversation.sender, numbered_options(message.text, message.buttons)))
 
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         self.typing_events.append((conversation.sender, on))
