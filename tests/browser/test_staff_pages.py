@@ -71,7 +71,17 @@ def test_every_staff_page_shows_the_shared_header_and_its_own_title(
         expect(page.get_by_test_id("login-username")).to_be_hidden()
         if url == "/supervision/transcripciones":  # the channels' names: GET /api/channels
             expect(page.get_by_test_id("filter-channel").locator("option")).to_have_text(
-                ["Todos", "Chat web", "API REST"], timeout=UI_TIMEOUT_MS
+                [
+                    "Todos",
+                    "Chat web",
+                    "API REST",
+                    "Telegram",
+                    "WhatsApp",
+                    "SMS",
+                    "Messenger",
+                    "Instagram",
+                ],
+                timeout=UI_TIMEOUT_MS,
             )
         if url.startswith("/supervision"):  # Chart.js (shared) on the pages with charts
             charts = page.evaluate("typeof window.Chart")

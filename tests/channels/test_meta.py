@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 
 from connectors import media
 from tests.channels.harness import Database, gateway_settings, wait_until
-from tests.fakes.loopback import serve
-from tests.fakes.meta_graph import FakeGraphApi
-from tests.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
 from ventanilla.app import create_app
+from ventanilla.fakes.loopback import serve
+from ventanilla.fakes.meta_graph import FakeGraphApi
+from ventanilla.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "meta"
 APP_SECRET = "0123456789abcdef0123456789abcdef"

@@ -1,6 +1,6 @@
 """The Telegram channel through the whole gateway (`create_app`): updates posted to its webhook as
 Telegram posts them, replies at a fake Bot API on loopback reached by `python-telegram-bot`
-itself, Rasa faked at the HTTP layer (`tests/fakes/rasa.py`). The update bodies are
+itself, Rasa faked at the HTTP layer (`ventanilla/fakes/rasa.py`). The update bodies are
 `fixtures/telegram/*.json`, shaped as the Bot API documents each event."""
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from connectors.telegram.router import MAX_TEXT, set_webhook
 from connectors.telegram.updates import callback_data
 from core.settings import Settings
 from tests.channels.harness import Database, gateway_settings, wait_until
-from tests.fakes.loopback import serve
-from tests.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
-from tests.fakes.telegram_api import FakeTelegramApi
 from ventanilla.app import create_app
+from ventanilla.fakes.loopback import serve
+from ventanilla.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
+from ventanilla.fakes.telegram_api import FakeTelegramApi
 
 FIXTURES = Path(__file__).parent / "fixtures" / "telegram"
 TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"

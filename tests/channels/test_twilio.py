@@ -19,10 +19,10 @@ from twilio.request_validator import RequestValidator
 from connectors import media
 from connectors.twilio.router import MAX_TEXT
 from tests.channels.harness import Database, gateway_settings, wait_until
-from tests.fakes.loopback import serve
-from tests.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
-from tests.fakes.twilio_api import FakeTwilioApi
 from ventanilla.app import create_app
+from ventanilla.fakes.loopback import serve
+from ventanilla.fakes.rasa import LONG_PAYLOAD, FakeRasa, long_text
+from ventanilla.fakes.twilio_api import FakeTwilioApi
 
 FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
 SID = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"

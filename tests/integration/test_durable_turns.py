@@ -171,3 +171,56 @@ def test_rest_gets_the_answer_through_the_cursor_after_the_gateway_is_killed(
     # The provider's retry of the same message gets that answer, not a second turn.
     assert redelivered.status_code == 200
     assert [m["text"] for m in redelivered.json()["messages"]] == texts
+
+
+def test_telegram_gets_the_reply_after_the_gateway_is_killed_between_ack_and_reply(
+    system: RunningSystem, silent_rasa: tuple[str, list[str]]
+) -> None:
+    from ventanilla.fakes.loopback import serve
+    from ventanilla.fakes.telegram_api import FakeTelegramApi
+
+    token, secret, chat = "123:ABC", "secreto-de-prueba", 5550001
+    telegram = FakeTelegramApi(token)
+    url, received = silent_rasa
+    update = {
+        "update_id": 777001,
+        "message": {
+            "message_id": 1,
+            "date": 1764676800,
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "Ana"},
+            "text": f"¿Dónde está mi clínica? {uuid.uuid4().hex[:6]}",
+        },
+    }
+    with serve(telegram.app) as telegram_url:
+        channel = {
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_SECRET_TOKEN": secret,
+            "TELEGRAM_API_BASE": telegram_url,
+        }
+        doomed = start_gateway(system, VENTANILLA_RASA_URL=url, **channel)
+        try:
+            acknowledged = httpx.post(
+                f"{doomed.base_url}/webhooks/telegram",
+                json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+                timeout=30,
+            )
+            assert acknowledged.status_code == 200  # Telegram will not send it again
+            wait_until_asked(received)
+            kill(doomed)  # acknowledged, no reply yet
+        finally:
+            stop_system(doomed)
+        assert telegram.sent(chat) == []
+        assert turns(system, update["message"]["text"]) == [("user", "pending")]
+
+        revived = start_gateway(system, **channel)
+        try:
+            replies = telegram.wait_for(1, chat, timeout=60)
+            time.sleep(1.5)  # an outbox tick or two later, nothing is sent twice
+            replies = telegram.sent(chat)
+        finally:
+            stop_system(revived)
+    texts = [r["text"] for r in replies]
+    assert texts and len(texts) == len(set(texts))
+    assert all(status == "done" for _, status in turns(system, update["message"]["text"]))
