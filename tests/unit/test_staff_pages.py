@@ -113,7 +113,15 @@ def test_the_shared_files_are_served_once_and_templates_not_at_all(client: TestC
 
 
 def test_the_channels_names_come_from_the_registry(client: TestClient) -> None:
-    assert client.get("/api/channels").json() == {"webchat": "Chat web", "rest": "API REST"}
+    assert client.get("/api/channels").json() == {
+        "webchat": "Chat web",
+        "rest": "API REST",
+        "telegram": "Telegram",
+        "whatsapp": "WhatsApp",
+        "sms": "SMS",
+        "messenger": "Messenger",
+        "instagram": "Instagram",
+    }
 
 
 def test_package_data_lists_every_file_the_app_reads_that_is_not_python() -> None:
