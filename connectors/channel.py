@@ -14,6 +14,7 @@ length limits). What it may override: `typing`, `start`, `stop`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import APIRouter
@@ -75,6 +76,9 @@ class Channel:
     # The other side fetches its messages (REST): a stored message is a delivered one, and the
     # gateway sends nothing.
     pulled: ClassVar[bool] = False
+    # How long after the person's last message the institute may write freely (WhatsApp's and
+    # Messenger's customer-service window); None: no window.
+    window: ClassVar[timedelta | None] = None
 
     router: APIRouter
 
@@ -91,6 +95,15 @@ class Channel:
         self._runtime = runtime
 
     async def stop(self) -> None:
+        return None
+
+    @property
+    def enabled(self) -> bool:
+        """Configured and able to send (a channel without its credentials is off)."""
+        return True
+
+    def template(self, text: str) -> dict[str, Any] | None:
+        """The approved template a message outside the window goes as; None: it cannot go."""
         return None
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:

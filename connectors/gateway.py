@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from connectors.channel import InboundMessage, InvalidMessage
 from connectors.turns import TurnRunner
 from core import conversations as store
-from core.ports import ConversationRef, HumanDesk
+from core.ports import ConversationRef, HumanDesk, Postman
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,13 @@ class Gateway:
         turns: TurnRunner,
         desk: HumanDesk,
         max_message_chars: int,
+        postman: Postman | None = None,
     ):
         self._sessions = sessions
         self.turns = turns
         self.desk = desk
         self._max_chars = max_message_chars
+        self._postman = postman
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     async def accept(
@@ -171,6 +174,31 @@ class Gateway:
                 return []
             last = await store.last_to_person(session, conversation.id)
             return [dict(button) for button in last.buttons or []] if last is not None else []
+
+    async def last_heard(self, channel: str, sender: str) -> datetime | None:
+        """When this sender last wrote (None: never): a messaging window opens with it."""
+        async with self._sessions() as session:
+            conversation = await store.get_conversation(session, channel, sender)
+            if conversation is None:
+                return None
+            last = await store.last_from_person(session, conversation.id)
+            return last.created_at if last is not None else None
+
+    async def notify(
+        self, channel: str, sender: str, text: str, template: dict[str, Any] | None = None
+    ) -> store.Message:
+        """A message the institute starts (a reminder, a campaign notice): committed to the
+        outbox like any reply, then delivered in order with the conversation's others."""
+        text = validate_text(text, self._max_chars)
+        async with self._sessions() as session:
+            conversation = await store.get_or_create_conversation(session, channel, sender)
+            ref = conversation.ref
+            [message] = store.queue_outbound(session, ref.id, [{"text": text, "buttons": []}])
+            message.template = template
+            await session.commit()
+        if self._postman is not None:
+            await self._postman.wake(ref.id)
+        return message
 
     async def open_conversation(self, channel: str, sender: str) -> ConversationRef:
         async with self._sessions() as session:

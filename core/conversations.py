@@ -107,6 +107,9 @@ class Message(Base):
     alert: Mapped[str | None] = mapped_column(String(16), default=None)
     # The knowledge-base article it answers from (`core.protocol.ArticleRef`).
     article: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
+    # Sent outside the channel's customer-service window: the approved template it goes as
+    # ({"name": …, "variables": {…}}; WhatsApp's content SID).
+    template: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -409,6 +412,17 @@ async def last_to_person(session: AsyncSession, conversation_id: int) -> Message
     result = await session.execute(
         select(Message)
         .where(Message.conversation_id == conversation_id, Message.author.in_(TO_PERSON))
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    return result.scalars().first()
+
+
+async def last_from_person(session: AsyncSession, conversation_id: int) -> Message | None:
+    """The last message the person sent in a conversation."""
+    result = await session.execute(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.author == Author.USER)
         .order_by(Message.id.desc())
         .limit(1)
     )

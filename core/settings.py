@@ -167,6 +167,12 @@ class Settings(BaseSettings):
         validation_alias=_env("TWILIO_WHATSAPP_FROM"),
         description="The WhatsApp sender, e.g. whatsapp:+14155238886",
     )
+    twilio_whatsapp_template: str | None = Field(
+        default=None,
+        validation_alias=_env("TWILIO_WHATSAPP_TEMPLATE"),
+        description="Content SID (HX…) of the approved template a notice outside WhatsApp's "
+        "24-hour window goes as; its variable {{1}} is the notice's text",
+    )
     twilio_sms_from: str | None = Field(
         default=None, validation_alias=_env("TWILIO_SMS_FROM"), description="The SMS number"
     )

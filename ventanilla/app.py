@@ -21,6 +21,7 @@ from connectors.bot import RasaBot
 from connectors.channel import Runtime
 from connectors.gateway import Gateway
 from connectors.outbox import DeliveryPolicy, Outbox
+from connectors.proactive import router as proactive_router
 from connectors.rasa_client import RasaClient
 from connectors.registry import build_channels, channel_labels
 from connectors.turns import RetryPolicy, TurnRunner
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 deadline=settings.turn_deadline_seconds,
             ),
         )
-        gateway = Gateway(sessions, turns, handoff, settings.max_message_chars)
+        gateway = Gateway(sessions, turns, handoff, settings.max_message_chars, outbox)
         app.state.engine = engine
         app.state.sessions = sessions
         app.state.rasa = rasa
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for channel_router in {id(c.router): c.router for c in channels.values()}.values():
         app.include_router(channel_router)
     for router in (
+        proactive_router,
         accounts_router,
         handoff_router,
         supervision_router,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+from datetime import timedelta
 from typing import Annotated, Any, ClassVar
 
 import httpx
@@ -202,6 +203,9 @@ def quick_replies(message: Message) -> tuple[str, list[dict[str, str]]]:
 
 class MetaChannel(Channel):
     router = router
+    # Standard messaging: 24 hours after the person's last message; message tags (which would
+    # allow more) are not modelled, so a notice outside the window is refused.
+    window = timedelta(hours=24)
     product: ClassVar[str]
 
     def __init__(self) -> None:
@@ -211,6 +215,10 @@ class MetaChannel(Channel):
     @property
     def state(self) -> MetaState | None:
         return self._state
+
+    @property
+    def enabled(self) -> bool:
+        return self._state is not None and self._state.on
 
     async def start(self, runtime: Runtime) -> None:
         await super().start(runtime)

@@ -23,8 +23,10 @@ Set-up: `connectors/twilio/README.md`.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-from typing import Annotated, ClassVar
+from datetime import timedelta
+from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -122,6 +124,7 @@ class TwilioChannel(Channel):
         self._validator: RequestValidator | None = None
         self._from: str | None = None
         self._public_base_url = ""
+        self._template: str | None = None
 
     async def start(self, runtime: Runtime) -> None:
         await super().start(runtime)
@@ -148,6 +151,7 @@ class TwilioChannel(Channel):
         self._client.api.base_url = settings.twilio_api_base
         self._from = sender
         self._public_base_url = settings.public_base_url or ""
+        self._template = settings.twilio_whatsapp_template if self.name == "whatsapp" else None
         log.info("%s on: webhook %s/webhooks/twilio/%s", self.label, self._public_base_url,
                  self.name)  # fmt: skip
 
@@ -157,6 +161,15 @@ class TwilioChannel(Channel):
             if isinstance(http, AsyncTwilioHttpClient):
                 with contextlib.suppress(Exception):
                     await http.close()
+
+    @property
+    def enabled(self) -> bool:
+        return self._client is not None
+
+    def template(self, text: str) -> dict[str, Any] | None:
+        if self._template is None:
+            return None
+        return {"name": self._template, "variables": {"1": text}}
 
     def require_on(self) -> None:
         if self._client is None:
@@ -189,14 +202,21 @@ class TwilioChannel(Channel):
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         if self._client is None:
             raise DeliveryError(f"el canal de {self.label} no está configurado", retry=False)
+        if message.template:  # outside the window: the approved template, its variables
+            await self._create(
+                conversation.sender,
+                content_sid=message.template["name"],
+                content_variables=json.dumps(message.template["variables"], ensure_ascii=False),
+            )
+            return
         text = numbered_options(message.text, list(message.buttons or []))
         for part in split_text(text, self.max_text_chars):
-            await self._create(conversation.sender, part)
+            await self._create(conversation.sender, body=part)
 
-    async def _create(self, to: str, body: str) -> None:
+    async def _create(self, to: str, **content: str) -> None:
         assert self._client is not None
         try:
-            await self._client.messages.create_async(to=to, from_=self._from, body=body)
+            await self._client.messages.create_async(to=to, from_=self._from, **content)
         except TwilioRestException as exc:
             retry = exc.status == 429 or exc.status >= 500
             reason = f"Twilio {exc.status} (código {exc.code}): {exc.msg}"
@@ -207,7 +227,7 @@ class TwilioChannel(Channel):
     async def say(self, to: str, text: str) -> None:
         """A message that is not stored (the reason a message was refused)."""
         try:
-            await self._create(to, text)
+            await self._create(to, body=text)
         except DeliveryError as exc:
             log.warning("%s: could not tell a sender why: %s", self.label, exc.reason)
 
@@ -215,6 +235,7 @@ class TwilioChannel(Channel):
 class WhatsAppChannel(TwilioChannel):
     name = "whatsapp"
     label = "WhatsApp"
+    window = timedelta(hours=24)  # after it, only approved templates (TWILIO_WHATSAPP_TEMPLATE)
     router = router  # both webhooks, shared with SMS (the app mounts a router once)
     sender_setting = "twilio_whatsapp_from"
     sender_env = "TWILIO_WHATSAPP_FROM"
