@@ -349,6 +349,58 @@ def campaign_figures(
     return result
 
 
+@dataclass(frozen=True)
+class ChannelFigures:
+    """The period's handoff flow of one channel (WhatsApp, SMS, web chat, …)."""
+
+    channel: str
+    queued: int
+    answered: int
+    service_level: float | None
+    asa_seconds: float | None
+    abandoned: int
+    expired: int
+    abandonment_rate: float | None
+    closed: int
+    aht_seconds: float | None
+    csat: float | None
+
+
+def channel_figures(
+    events: Iterable[EventLike],
+    now: datetime,
+    since: datetime,
+    thresholds: Mapping[str, int] | None = None,
+    default_threshold: int = DEFAULT_THRESHOLD_SECONDS,
+) -> list[ChannelFigures]:
+    """The flow figures of [since, now] per channel the period's events name, by channel."""
+    now, since = _aware(now), _aware(since)
+    threshold_of = _threshold_lookup(thresholds or {}, default_threshold)
+    grouped: dict[str, list[EventLike]] = defaultdict(list)
+    for ev in events:
+        if ev.channel is not None and since <= _when(ev) <= now:
+            grouped[ev.channel].append(ev)
+    out = []
+    for channel in sorted(grouped):
+        flow = _flow(grouped[channel], count_transfers=False, threshold_of=threshold_of)
+        out.append(
+            ChannelFigures(
+                channel=channel,
+                queued=flow.queued,
+                answered=flow.answered,
+                service_level=flow.service_level,
+                asa_seconds=_mean(flow.response_seconds),
+                abandoned=flow.abandoned,
+                expired=flow.expired,
+                abandonment_rate=flow.abandonment_rate,
+                closed=flow.closed,
+                aht_seconds=_mean(flow.handled_seconds),
+                csat=flow.csat,
+            )
+        )
+    return out
+
+
 def containment(events: Iterable[EventLike], since: datetime, until: datetime) -> Containment:
     """Conversations started in [since, until) and those of them never queued before `until`."""
     since, until = _aware(since), _aware(until)

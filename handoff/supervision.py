@@ -77,7 +77,7 @@ def _in_scope(events: list[HandoffEvent], campaigns: list[str]) -> list[HandoffE
     return [e for e in events if e.campaign is None or e.campaign in allowed]
 
 
-@router.get("/dashboard", summary="Live figures per campaign and today's by hour")
+@router.get("/dashboard", summary="Live figures per campaign, today's by channel and by hour")
 async def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> dict[str, Any]:
     settings = request.app.state.settings
     tz = ZoneInfo(settings.timezone)
@@ -89,6 +89,7 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
     thresholds = settings.handoff_service_level_seconds
     default = settings.handoff_default_service_level_seconds
     figures = metrics.campaign_figures(events, now, since, thresholds, default)
+    labels = {code: channel.label for code, channel in request.app.state.channels.items()}
     total = figures.pop(metrics.ALL)
     campaigns = [
         _figures(f, thresholds.get(code, default)) for code, f in figures.items() if code in allowed
@@ -99,6 +100,10 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
         "timezone": settings.timezone,
         "total": _figures(total, default),
         "campaigns": campaigns,
+        "channels": [
+            {**asdict(f), "name": labels.get(f.channel, f.channel)}
+            for f in metrics.channel_figures(events, now, since, thresholds, default)
+        ],
         "containment": asdict(metrics.containment(events, since, now + timedelta(seconds=1))),
         "hourly": [
             {k: v for k, v in asdict(b).items() if k != "start"}

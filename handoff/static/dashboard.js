@@ -1,4 +1,4 @@
-// Ventanilla — supervisor dashboard (/supervision): live figures per campaign, containment and
+// Ventanilla — supervisor dashboard (/supervision): live figures per campaign and per channel, containment and
 // today's handoffs by hour, and on top the unattended emergencies. Refreshed by the live events
 // (SSE) and every 15 s.
 
@@ -37,6 +37,12 @@ const COLUMNS = [
   ["csat_responses", "Encuestas respondidas", "count"],
   ["unavailable", "Sin agente u horario", "count"],
 ];
+
+// The handoffs of today per channel (WhatsApp, SMS, web chat, …): flow figures only.
+const CHANNEL_COLUMNS = COLUMNS.filter(([field]) => [
+  "queued", "answered", "service_level", "asa_seconds", "abandoned", "abandonment_rate", "expired",
+  "closed", "aht_seconds", "csat",
+].includes(field));
 
 const dom = {};
 let chart = null;
@@ -94,7 +100,16 @@ function render(data) {
   setFigure("fig-containment-conversations", containment.conversations, count(containment.conversations));
   setFigure("fig-containment-bot_resolved", containment.bot_resolved, count(containment.bot_resolved));
 
+  renderChannels(data.channels || []);
   renderHourly(data.hourly || []);
+}
+
+function renderChannels(channels) {
+  replaceChildrenKeepFocus(dom.channelRows, channels.length
+    ? channels.map((f) => el("tr", { testid: `channel-row-${f.channel}` },
+      el("th", { scope: "row", text: f.name || f.channel }),
+      CHANNEL_COLUMNS.map((column) => cell({ ...f, campaign: `canal-${f.channel}` }, column))))
+    : [el("tr", {}, el("td", { colSpan: CHANNEL_COLUMNS.length + 1, class: "text", text: "Sin pases a agente hoy." }))]);
 }
 
 function setFigure(testid, value, text) {
@@ -187,6 +202,10 @@ async function refresh() {
 function start() {
   startTicking();
   renderHead();
+  setChildren(dom.channelHead, el("tr", {},
+    el("th", { scope: "col", text: "Canal" }),
+    CHANNEL_COLUMNS.map(([field, text, , title]) => el("th", { scope: "col", dataset: { field } },
+      title ? el("abbr", { title, text }) : text))));
   refresh();
   const scheduled = coalesce(refresh, 2000);
   const live = liveEvents(["queue", "conversation", "presence"], scheduled, setLiveState);
@@ -206,6 +225,7 @@ for (const [key, id] of Object.entries({
   period: "dash-period", error: "dash-error", refresh: "dash-refresh", chart: "hourly-chart",
   chartError: "chart-error", hourlyRows: "hourly-rows", failedRows: "failed-rows",
   emergencies: "emergencies", emergenciesCount: "emergencies-count", emergencyRows: "emergencies-rows",
+  channelHead: "channel-head", channelRows: "channel-rows",
 })) dom[key] = document.getElementById(id);
 
 startPage({ page: "supervision", roles: ["supervisor", "admin"], start });

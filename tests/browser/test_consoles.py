@@ -114,6 +114,14 @@ def test_agent_claims_replies_and_closes_in_the_console(
             value is not None and float(shown) == pytest.approx(value)
         ), (field, shown, value)
     assert expected.closed == 1 and expected.csat == 1.0 and expected.agents_online == 1
+    # The same handoffs by channel: this one came through the web chat.
+    by_channel = {f.channel: f for f in metrics.channel_figures(events, now, since, {}, 60)}
+    webchat = by_channel["webchat"]
+    expect(board.get_by_test_id("channel-row-webchat")).to_contain_text("Chat web")
+    for field in ("queued", "answered", "closed", "abandoned"):
+        shown = board.get_by_test_id(f"fig-canal-webchat-{field}").get_attribute("data-value")
+        assert shown == str(getattr(webchat, field)), (field, shown)
+    assert webchat.closed >= 1
     assert board.js_errors == []
 
     page.get_by_test_id("logout").click()  # the agent goes offline for the other tests

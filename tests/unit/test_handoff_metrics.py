@@ -11,6 +11,7 @@ from handoff.metrics import (
     CSV_HEADERS,
     Event,
     campaign_figures,
+    channel_figures,
     containment,
     hourly,
     month_bounds,
@@ -299,3 +300,30 @@ def test_monthly_csv_has_spanish_headers_and_a_total_row() -> None:
     assert table[1] == ["cita_medica", "3", "", "2", "2", "1", "600", "300.0", "0.3333", "0.5000"]
     assert table[2] == ["omt_covid", "1", "", "1", "0", "0", "0", "", "", ""]
     assert table[3] == ["total", "4", "2", "3", "2", "1", "600", "300.0", "0.3333", "0.5000"]
+
+
+def test_figures_per_channel_count_each_channels_handoffs_of_the_period() -> None:
+    events = [
+        # WhatsApp: one answered in 20 s (within 60) and closed after 200 s; one abandoned.
+        ev("queued", at(0), handoff_id=1, channel="whatsapp"),
+        ev("first_response", at(0, 20), handoff_id=1, channel="whatsapp", value=20),
+        ev("closed", at(4), handoff_id=1, channel="whatsapp", value=200),
+        ev("csat", at(5), handoff_id=1, channel="whatsapp", value=5),
+        ev("queued", at(1), handoff_id=2, channel="whatsapp"),
+        ev("abandoned", at(2), handoff_id=2, channel="whatsapp"),
+        # Web chat: answered in 90 s, over the threshold.
+        ev("queued", at(2), handoff_id=3, channel="webchat"),
+        ev("first_response", at(2, 90), handoff_id=3, channel="webchat", value=90),
+        # Yesterday's, and one with no channel: not counted.
+        ev("queued", SINCE - timedelta(minutes=5), handoff_id=4, channel="sms"),
+        ev("handoff_unavailable", at(3)),
+    ]
+    figures = {f.channel: f for f in channel_figures(events, NOW, SINCE, {}, 60)}
+    assert list(figures) == ["webchat", "whatsapp"]
+    whatsapp, webchat = figures["whatsapp"], figures["webchat"]
+    assert (whatsapp.queued, whatsapp.answered, whatsapp.abandoned) == (2, 1, 1)
+    assert whatsapp.service_level == pytest.approx(1 / 2)  # the abandon is a miss
+    assert whatsapp.abandonment_rate == pytest.approx(1 / 2)
+    assert (whatsapp.asa_seconds, whatsapp.aht_seconds, whatsapp.csat) == (20, 200, 1.0)
+    assert (webchat.queued, webchat.answered, webchat.service_level) == (1, 1, 0.0)
+    assert webchat.closed == 0 and webchat.aht_seconds is None
