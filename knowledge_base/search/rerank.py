@@ -285,5 +285,6 @@ class ArticleClassifier:
                 int(meta["n_articles"]),
                 list(meta["texts"]),
                 arrays["vectors"],
-                [int(label) for label in meta["labels"]],
+                # Saved before labels were kept: none, so the next build trains anew.
+                [int(label) for label in meta.get("labels", [])],
             )

@@ -143,6 +143,20 @@ def test_save_and_load_give_the_same_probabilities(index: HybridIndex, tmp_path:
     assert [h.id for h in loaded.search(query, k=4)] == [h.id for h in index.search(query, k=4)]
 
 
+def test_a_model_saved_without_its_labels_loads_and_is_trained_anew_next_time(
+    index: HybridIndex, tmp_path: Path
+) -> None:
+    version = index.save(tmp_path / "index")
+    meta = json.loads((version / "rerank.json").read_text())
+    del meta["labels"]  # as the first version of the second stage saved it
+    (version / "rerank.json").write_text(json.dumps(meta))
+    loaded = HybridIndex.load(tmp_path / "index", embedder=index.embedder)
+    assert loaded.classifier is not None
+    assert loaded.search("como libero mi cita", k=1)[0].id == "cancelar-cita"
+    rebuilt = HybridIndex.build(CITAS, embedder=index.embedder, reuse=loaded)
+    assert rebuilt.classifier is not loaded.classifier  # not taken for the same model
+
+
 def test_an_index_saved_before_the_second_stage_loads_without_it(
     index: HybridIndex, tmp_path: Path
 ) -> None:
