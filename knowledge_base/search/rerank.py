@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -113,8 +114,13 @@ class _Side:
         idf = np.log((1 + len(texts)) / (1 + df)) + 1.0  # smooth IDF, as scikit-learn's
         return cls(analyzer, vocabulary, idf)
 
+    @cached_property
+    def counter(self) -> CountVectorizer:
+        """Built once: every question is counted with the same vocabulary."""
+        return _counter(self.analyzer, self.vocabulary)
+
     def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
-        return _weigh(_counter(self.analyzer, self.vocabulary).transform(texts), self.idf)
+        return _weigh(self.counter.transform(texts), self.idf)
 
 
 class ArticleClassifier:
