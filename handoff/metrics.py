@@ -508,6 +508,36 @@ def monthly_report(
     return rows
 
 
+def monthly_by_channel(
+    events: Iterable[EventLike],
+    month: str,
+    tz: tzinfo = MEXICO_CITY,
+    thresholds: Mapping[str, int] | None = None,
+    default_threshold: int = DEFAULT_THRESHOLD_SECONDS,
+) -> list[MonthlyRow]:
+    """One row per channel with events in the local month (`campaign` holds the channel code).
+
+    A channel's conversations are those started on it in the month, its bot_resolved those of
+    them never handed off; its handoffs are the handoffs first queued from it (a conversation
+    keeps its channel, so a transfer is no new handoff). Events without a channel are left out.
+    """
+    start, end = month_bounds(month, tz)
+    threshold_of = _threshold_lookup(thresholds or {}, default_threshold)
+    grouped: dict[str, list[EventLike]] = defaultdict(list)
+    for ev in events:
+        if ev.channel is not None:
+            grouped[ev.channel].append(ev)
+    rows = []
+    for channel, of_channel in sorted(grouped.items()):
+        in_month = [e for e in of_channel if start <= _when(e) < end]
+        contained = containment(of_channel, start, end)
+        if not in_month:
+            continue
+        flow = _flow(in_month, count_transfers=False, threshold_of=threshold_of)
+        rows.append(_monthly_row(channel, contained.conversations, contained.bot_resolved, flow))
+    return rows
+
+
 CSV_HEADERS = (
     "campaña",
     "conversaciones",
@@ -528,11 +558,12 @@ def _cell(value: float | None, digits: int) -> str:
     return str(round(value)) if digits == 0 else f"{value:.{digits}f}"
 
 
-def monthly_csv(rows: Iterable[MonthlyRow]) -> str:
-    """The monthly report as CSV with Spanish headers; rates as fractions (0.8 = 80 %)."""
+def monthly_csv(rows: Iterable[MonthlyRow], first_column: str = "campaña") -> str:
+    """The monthly report as CSV with Spanish headers; rates as fractions (0.8 = 80 %).
+    `first_column` names what the rows are of ("campaña", or "canal" for `monthly_by_channel`)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(CSV_HEADERS)
+    writer.writerow((first_column, *CSV_HEADERS[1:]))
     for row in rows:
         writer.writerow(
             [

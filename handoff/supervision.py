@@ -77,6 +77,11 @@ def _in_scope(events: list[HandoffEvent], campaigns: list[str]) -> list[HandoffE
     return [e for e in events if e.campaign is None or e.campaign in allowed]
 
 
+def _channel_names(request: Request) -> dict[str, str]:
+    """Channel code → the name people know it by ("WhatsApp", "Chat web", …)."""
+    return {code: channel.label for code, channel in request.app.state.channels.items()}
+
+
 @router.get("/dashboard", summary="Live figures per campaign, today's by channel and by hour")
 async def dashboard(request: Request, user: SupervisorUser, session: SessionDep) -> dict[str, Any]:
     settings = request.app.state.settings
@@ -89,7 +94,7 @@ async def dashboard(request: Request, user: SupervisorUser, session: SessionDep)
     thresholds = settings.handoff_service_level_seconds
     default = settings.handoff_default_service_level_seconds
     figures = metrics.campaign_figures(events, now, since, thresholds, default)
-    labels = {code: channel.label for code, channel in request.app.state.channels.items()}
+    labels = _channel_names(request)
     total = figures.pop(metrics.ALL)
     campaigns = [
         _figures(f, thresholds.get(code, default)) for code, f in figures.items() if code in allowed
@@ -277,7 +282,8 @@ TRANSCRIPT_COLUMNS = {
 
 @router.get(
     "/reports/monthly",
-    summary="Per-campaign monthly report (the basis of monthly billing); format=csv",
+    summary="Monthly report per campaign (the basis of monthly billing) and per channel; "
+    "format=csv, by=campaign|channel",
 )
 async def monthly(
     request: Request,
@@ -285,6 +291,7 @@ async def monthly(
     session: SessionDep,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$")] = None,
     format: Literal["json", "csv"] = "json",
+    by: Literal["campaign", "channel"] = "campaign",
 ) -> Any:
     settings = request.app.state.settings
     tz = ZoneInfo(settings.timezone)
@@ -295,20 +302,30 @@ async def monthly(
         raise ApiError(400, "invalid_month", "El mes debe ser AAAA-MM.") from exc
     allowed = scope(user)
     events = _in_scope(await _events(session, start, end), allowed)
-    rows = metrics.monthly_report(
-        events,
-        month,
-        tz,
-        settings.handoff_service_level_seconds,
-        settings.handoff_default_service_level_seconds,
-    )
+    thresholds = settings.handoff_service_level_seconds
+    default = settings.handoff_default_service_level_seconds
+    rows = metrics.monthly_report(events, month, tz, thresholds, default)
+    by_channel = metrics.monthly_by_channel(events, month, tz, thresholds, default)
     if format == "csv":
-        record(session, "report_export", actor=user.username, target=f"mensual {month}")
+        target = f"mensual {month}" + (" por canal" if by == "channel" else "")
+        record(session, "report_export", actor=user.username, target=target)
         await session.commit()
+        if by == "channel":
+            text = metrics.monthly_csv(by_channel, first_column="canal")
+            return download(text, f"reporte-{month}-canales.csv", "text/csv")
         return download(metrics.monthly_csv(rows), f"reporte-{month}.csv", "text/csv")
+    labels = _channel_names(request)
     return {
         "month": month,
         "timezone": settings.timezone,
+        "channels": [
+            {
+                **{k: v for k, v in asdict(row).items() if k != "campaign"},
+                "channel": row.campaign,
+                "name": labels.get(row.campaign, row.campaign),
+            }
+            for row in by_channel
+        ],
         "rows": [
             {
                 **asdict(row),

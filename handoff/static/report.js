@@ -33,11 +33,11 @@ function monthText(month) {
   return `${MONTH_NAMES[Number(number) - 1]} de ${year}`;
 }
 
-function cell(row, [field, format]) {
+function cell(row, [field, format], key = row.campaign) {
   const value = row[field];
   const text = format === "duration" ? duration(value) : format === "percent" ? percent(value) : count(value);
   return el("td", {
-    testid: `rep-${row.campaign}-${field}`,
+    testid: `rep-${key}-${field}`,
     dataset: { value: value === null || value === undefined ? "" : String(value) },
     text,
   });
@@ -51,6 +51,15 @@ function tableRow(row) {
   );
 }
 
+// The same figures per channel (WhatsApp, SMS, web chat, …).
+function channelRow(row) {
+  const key = `canal-${row.channel}`;
+  return el("tr", { testid: `rep-row-${key}` },
+    el("th", { scope: "row", class: "sticky", text: row.name || row.channel }),
+    COLUMNS.map((column) => cell(row, column, key)),
+  );
+}
+
 function render(data) {
   const rows = data.rows || [];
   const campaigns = rows.filter((r) => r.campaign !== ALL);
@@ -60,6 +69,10 @@ function render(data) {
     ? campaigns.map(tableRow)
     : [el("tr", {}, el("td", { colSpan: COLUMNS.length + 1, class: "text", text: "Sin derivaciones a personas en este mes." }))]));
   setChildren(dom.total, ...(total ? [tableRow(total)] : []));
+  const channels = data.channels || [];
+  setChildren(dom.channelRows, ...(channels.length
+    ? channels.map(channelRow)
+    : [el("tr", {}, el("td", { colSpan: COLUMNS.length + 1, class: "text", text: "Sin conversaciones en este mes." }))]));
   dom.status.textContent = `Reporte de ${monthText(data.month)} listo.`;
 
   const chartRows = total ? [...campaigns, total] : campaigns;
@@ -84,6 +97,7 @@ async function load({ updateUrl = true } = {}) {
   }
   if (updateUrl) history.replaceState(null, "", location.pathname + queryString({ month }));
   dom.csv.href = ENDPOINT + queryString({ month, format: "csv" });
+  dom.channelCsv.href = ENDPOINT + queryString({ month, format: "csv", by: "channel" });
   const mine = ++seq;
   dom.status.textContent = "Cargando…";
   try {
@@ -106,6 +120,7 @@ function start() {
     seq++;
     setChildren(dom.rows);
     setChildren(dom.total);
+    setChildren(dom.channelRows);
     dom.status.textContent = "";
   };
 }
@@ -114,6 +129,7 @@ for (const [key, id] of Object.entries({
   form: "month-form", month: "month", csv: "report-csv", error: "report-error",
   status: "report-status", caption: "report-caption", rows: "report-rows", total: "report-total",
   chart: "report-chart", chartError: "report-chart-error",
+  channelRows: "report-channel-rows", channelCsv: "report-channel-csv",
 })) dom[key] = document.getElementById(id);
 
 dom.form.addEventListener("submit", (event) => {

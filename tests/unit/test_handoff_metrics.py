@@ -15,6 +15,7 @@ from handoff.metrics import (
     containment,
     hourly,
     month_bounds,
+    monthly_by_channel,
     monthly_csv,
     monthly_report,
 )
@@ -327,3 +328,41 @@ def test_figures_per_channel_count_each_channels_handoffs_of_the_period() -> Non
     assert (whatsapp.asa_seconds, whatsapp.aht_seconds, whatsapp.csat) == (20, 200, 1.0)
     assert (webchat.queued, webchat.answered, webchat.service_level) == (1, 1, 0.0)
     assert webchat.closed == 0 and webchat.aht_seconds is None
+
+
+def test_monthly_report_by_channel_counts_conversations_started_and_handoffs_on_each() -> None:
+    def local(day: int, hour: int = 12) -> datetime:
+        return datetime(2026, 10, day, hour, tzinfo=MX)
+
+    def on(channel: str, kind: str, when: datetime, campaign: str | None = None, **f) -> Event:
+        return ev(kind, when, campaign, channel=channel, **f)
+
+    events = [
+        # WhatsApp: conversation 1 handed off (answered in 30 s, handled 300 s), 2 by the bot.
+        on("whatsapp", "conversation_started", local(3, 9), conversation_id=1),
+        on("whatsapp", "queued", local(3, 10), "cita_medica", handoff_id=1, conversation_id=1),
+        on("whatsapp", "transferred", local(3, 10), "omt_covid", handoff_id=1),
+        on("whatsapp", "first_response", local(3, 10), "omt_covid", handoff_id=1, value=30),
+        on("whatsapp", "closed", local(3, 11), "omt_covid", handoff_id=1, value=300),
+        on("whatsapp", "conversation_started", local(4), conversation_id=2),
+        # SMS: one conversation, handed off and abandoned.
+        on("sms", "conversation_started", local(5, 8), conversation_id=3),
+        on("sms", "queued", local(5, 9), "cita_medica", handoff_id=2, conversation_id=3),
+        on("sms", "abandoned", local(5, 10), "cita_medica", handoff_id=2, value=600),
+        # Telegram: only in November (local), so no row; and an event with no channel.
+        on("telegram", "conversation_started", datetime(2026, 11, 1, 6, 0, tzinfo=UTC)),
+        ev("handoff_unavailable", local(6)),
+    ]
+    rows = monthly_by_channel(events, "2026-10", MX, {}, 60)
+
+    assert [r.campaign for r in rows] == ["sms", "whatsapp"]
+    sms, whatsapp = rows
+    assert (whatsapp.conversations, whatsapp.bot_resolved) == (2, 1)
+    assert (whatsapp.handoffs, whatsapp.answered, whatsapp.abandoned) == (1, 1, 0)  # no transfer
+    assert (whatsapp.handled_seconds, whatsapp.service_level) == (300, 1.0)
+    assert (sms.conversations, sms.bot_resolved, sms.handoffs, sms.abandoned) == (1, 0, 1, 1)
+    assert sms.service_level == 0.0
+
+    table = list(csv.reader(io.StringIO(monthly_csv(rows, first_column="canal"))))
+    assert table[0] == ["canal", *CSV_HEADERS[1:]]
+    assert table[2] == ["whatsapp", "2", "1", "1", "1", "0", "300", "300.0", "1.0000", ""]
