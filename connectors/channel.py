@@ -13,6 +13,7 @@ length limits). What it may override: `typing`, `start`, `stop`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -58,6 +59,8 @@ class DeliveryError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retry = retry
+        # Of a message sent in parts (`send_parts`): how many went out before this failure.
+        self.parts_sent: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ class Channel:
     name: ClassVar[str]
     label: ClassVar[str]  # how the consoles name the channel, in Spanish
     max_text_chars: ClassVar[int | None] = None  # longer texts are split into several messages
+    sms: ClassVar[bool] = False  # charged per SMS segment (the agent console counts them)
     # The other side fetches its messages (REST): a stored message is a delivered one, and the
     # gateway sends nothing.
     pulled: ClassVar[bool] = False
@@ -137,16 +141,18 @@ def _fold(text: str) -> str:
 
 
 def choose(answer: str, buttons: list[dict[str, str]]) -> dict[str, str] | None:
-    """The button an answer to `numbered_options` picks: its number ("2", "2.", "#2") or its
-    words (without accents or case); None when it picks none."""
+    """The button an answer to `numbered_options` picks: its words (without accents or case),
+    else its number ("2", "2.", "#2"); None when it picks none. Words come first, so where the
+    options are numbers themselves (a 5-to-1 rating) "2" is the option "2", not the second."""
     if not buttons:
         return None
-    said = _fold(answer).lstrip("#").rstrip(".)")
-    if said.isdigit() and 1 <= int(said) <= len(buttons):
-        return buttons[int(said) - 1]
-    for button in buttons:
+    said = _fold(answer)
+    for button in buttons:  # first by its words: options that are numbers ("5", "4", …) too
         if _fold(button["title"]) == said:
             return button
+    number = said.lstrip("#").rstrip(".)")
+    if number.isdigit() and 1 <= int(number) <= len(buttons):
+        return buttons[int(number) - 1]
     return None
 
 
@@ -166,3 +172,17 @@ def split_text(text: str, limit: int | None) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+async def send_parts(
+    message: Message, parts: list[str], send_one: Callable[[int, str], Awaitable[None]]
+) -> None:
+    """Send `parts` of a stored message one by one (`send_one(index, part)`), skipping those an
+    earlier attempt sent; a `DeliveryError` says how many went out, and the outbox keeps that for
+    the next attempt, so the person never reads a part twice."""
+    for index in range(message.parts_sent or 0, len(parts)):
+        try:
+            await send_one(index, parts[index])
+        except DeliveryError as exc:
+            exc.parts_sent = index
+            raise

@@ -18,7 +18,7 @@ import contextlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -84,6 +84,10 @@ class Outbox:
                     await session.commit()
                     return
                 pending = await self._claim(session, conversation_id)
+                heard = None
+                if pending and channel is not None and channel.window is not None:
+                    last = await store.last_from_person(session, conversation_id)
+                    heard = last.created_at if last is not None else None
             if not pending:
                 return
             tried: list[int] = []
@@ -94,9 +98,10 @@ class Outbox:
                     try:
                         if channel is None:
                             raise DeliveryError(f"canal desconocido: {ref.channel}", retry=False)
+                        await self._mind_window(channel, message, heard)
                         await channel.send(ref, message)
                     except DeliveryError as exc:
-                        if await self._failed(message, exc.reason, exc.retry):
+                        if await self._failed(message, exc.reason, exc.retry, exc.parts_sent):
                             break  # tried again later; the ones after it wait behind it
                         continue  # failed for good: it no longer holds the others back
                     except Exception as exc:  # a bug in a channel must not stop the others
@@ -151,15 +156,40 @@ class Outbox:
                 )
             await session.commit()
 
-    async def _failed(self, message: store.Message, reason: str, retry: bool) -> bool:
-        """Record a failed attempt; True when the message will be tried again."""
+    async def _mind_window(
+        self, channel: Channel, message: store.Message, heard: datetime | None
+    ) -> None:
+        """Outside the channel's customer-service window (WhatsApp, Messenger: 24 hours after
+        the person's last message) a message goes as the channel's approved template, kept on
+        the message; without one it cannot go, and fails for good with the reason said."""
+        window = channel.window
+        if window is None or message.template or (heard and utcnow() - heard < window):
+            return
+        template = channel.template(message.text)
+        if template is None:
+            hours = int(window.total_seconds() // 3600)
+            raise DeliveryError(
+                f"fuera de la ventana de {hours} horas de {channel.label}: la persona no ha "
+                "escrito en ese tiempo y no hay una plantilla aprobada configurada",
+                retry=False,
+            )
+        message.template = template
+        async with self._sessions() as session:
+            await store.set_template(session, message.id, template)
+            await session.commit()
+
+    async def _failed(
+        self, message: store.Message, reason: str, retry: bool, parts_sent: int | None = None
+    ) -> bool:
+        """Record a failed attempt (`parts_sent`: of a message in parts, those that went out);
+        True when the message will be tried again."""
         attempts = message.attempts + 1
         again = retry and attempts < self._policy.attempts
         reason = mask_text(reason)  # a provider's error may quote the person's number
         async with self._sessions() as session:
             if again:
                 retry_at = utcnow() + timedelta(seconds=self._policy.delay(attempts))
-                await store.mark_retry(session, message.id, attempts, retry_at, reason)
+                await store.mark_retry(session, message.id, attempts, retry_at, reason, parts_sent)
                 log.warning(
                     "delivery of message %s failed (attempt %s): %s", message.id, attempts, reason
                 )

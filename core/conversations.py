@@ -110,6 +110,9 @@ class Message(Base):
     # Sent outside the channel's customer-service window: the approved template it goes as
     # ({"name": …, "variables": {…}}; WhatsApp's content SID).
     template: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # Split for its channel (`connectors.channel.send_parts`): how many parts went out before a
+    # failed attempt, so the next attempt sends only the rest.
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -335,13 +338,23 @@ async def mark_delivered(session: AsyncSession, message_ids: list[int]) -> None:
 
 
 async def mark_retry(
-    session: AsyncSession, message_id: int, attempts: int, retry_at: datetime, error: str
+    session: AsyncSession,
+    message_id: int,
+    attempts: int,
+    retry_at: datetime,
+    error: str,
+    parts_sent: int | None = None,
 ) -> None:
-    await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(attempts=attempts, retry_at=retry_at, error=error[:255])
-    )
+    """A failed attempt that will be tried again (`parts_sent`: the parts that did go out)."""
+    values: dict[str, Any] = {"attempts": attempts, "retry_at": retry_at, "error": error[:255]}
+    if parts_sent is not None:
+        values["parts_sent"] = parts_sent
+    await session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+async def set_template(session: AsyncSession, message_id: int, template: dict[str, Any]) -> None:
+    """The approved template a message goes as (it was due outside the channel's window)."""
+    await session.execute(update(Message).where(Message.id == message_id).values(template=template))
 
 
 async def mark_failed(session: AsyncSession, message_id: int, attempts: int, error: str) -> None:

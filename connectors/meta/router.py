@@ -38,6 +38,7 @@ from connectors.channel import (
     InvalidMessage,
     Runtime,
     numbered_options,
+    send_parts,
     split_text,
 )
 from connectors.deps import GatewayDep
@@ -259,13 +260,17 @@ class MetaChannel(Channel):
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         if self._state is None or not self._state.on:
             raise DeliveryError(f"el canal de {self.label} no está configurado", retry=False)
+        state = self._state
         text, replies = quick_replies(message)
         parts = split_text(text, self.max_text_chars)
-        for n, part in enumerate(parts):
+
+        async def send_one(n: int, part: str) -> None:
             body: dict[str, Any] = {"text": part}
             if replies and n == len(parts) - 1:
                 body["quick_replies"] = replies
-            await self._state.send(conversation.sender, body)
+            await state.send(conversation.sender, body)
+
+        await send_parts(message, parts, send_one)
 
     async def say(self, recipient: str, text: str) -> None:
         """A message that is not stored (the reason a message was refused)."""

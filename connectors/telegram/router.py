@@ -33,6 +33,7 @@ from connectors.channel import (
     InboundMessage,
     InvalidMessage,
     Runtime,
+    send_parts,
     split_text,
 )
 from connectors.deps import GatewayDep
@@ -198,19 +199,23 @@ class TelegramChannel(Channel):
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         if self._bot is None:
             raise DeliveryError("el canal de Telegram no está configurado", retry=False)
+        bot = self._bot
         parts = split_text(message.text, self.max_text_chars)
         markup = keyboard(message)
-        try:
-            for n, part in enumerate(parts):
-                await self._bot.send_message(
+
+        async def send_one(n: int, part: str) -> None:
+            try:
+                await bot.send_message(
                     chat_id=int(conversation.sender),
                     text=part,
                     reply_markup=markup if n == len(parts) - 1 else None,
                 )
-        except (Forbidden, BadRequest) as exc:  # blocked, chat not found, …: final
-            raise DeliveryError(f"Telegram lo rechazó: {exc.message}", retry=False) from exc
-        except TelegramError as exc:  # time-out, 5xx, flood control: try again later
-            raise DeliveryError(f"Telegram no lo recibió: {exc.message}") from exc
+            except (Forbidden, BadRequest) as exc:  # blocked, chat not found, …: final
+                raise DeliveryError(f"Telegram lo rechazó: {exc.message}", retry=False) from exc
+            except TelegramError as exc:  # time-out, 5xx, flood control: try again later
+                raise DeliveryError(f"Telegram no lo recibió: {exc.message}") from exc
+
+        await send_parts(message, parts, send_one)
 
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         if on and self._bot is not None:

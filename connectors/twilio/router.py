@@ -46,6 +46,7 @@ from connectors.channel import (
     Runtime,
     choose,
     numbered_options,
+    send_parts,
     split_text,
 )
 from connectors.deps import GatewayDep
@@ -210,8 +211,11 @@ class TwilioChannel(Channel):
             )
             return
         text = numbered_options(message.text, list(message.buttons or []))
-        for part in split_text(text, self.max_text_chars):
+
+        async def send_one(_: int, part: str) -> None:
             await self._create(conversation.sender, body=part)
+
+        await send_parts(message, split_text(text, self.max_text_chars), send_one)
 
     async def _create(self, to: str, **content: str) -> None:
         assert self._client is not None
@@ -244,6 +248,7 @@ class WhatsAppChannel(TwilioChannel):
 class SmsChannel(TwilioChannel):
     name = "sms"
     label = "SMS"
+    sms = True
     router = router
     sender_setting = "twilio_sms_from"
     sender_env = "TWILIO_SMS_FROM"

@@ -181,6 +181,20 @@ def test_a_long_answer_is_split_at_twilios_limit_without_cutting_words(
     assert all(set(part.split()) <= words for part in parts)
 
 
+def test_a_long_answer_that_fails_half_way_sends_only_the_rest_on_retry(setup: Setup) -> None:
+    """Parts one and two go out, the third gets a 503: the retry starts at the third, so the
+    person reads every part once."""
+    setup.twilio.fail_next(503, 20500, "Service Unavailable", after=2)
+    setup.post("sms", text_post("sms", "largo", "SM00000000000000000000000000000031"))
+    wait_until(lambda: setup.first_outbound_status() == "done")
+    bodies = [m["Body"] for m in setup.twilio.sent(PERSON["sms"])]
+    third = bodies[2]
+    assert bodies.count(third) == 2  # refused once, then sent
+    delivered = bodies[:2] + bodies[3:]
+    assert len(set(delivered)) == len(delivered)  # no part twice
+    assert " ".join(" ".join(delivered).split()) == " ".join(long_text().split())
+
+
 @pytest.mark.parametrize(
     ("name", "kind"),
     [

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from connectors.channel import Channel, DeliveryError, InboundMessage, numbered_options
@@ -78,10 +78,17 @@ class RecordingChannel(Channel):
         self.typing_events: list[tuple[str, bool]] = []
         self.fail_next: list[DeliveryError] = []
 
+        self.templates: list[dict[str, Any] | None] = []  # each sent message's template
+        self.approved: str | None = None  # the approved template outside a window, if any
+
     async def send(self, conversation: ConversationRef, message: store.Message) -> None:
         if self.fail_next:
             raise self.fail_next.pop(0)
         self.sent.append((conversation.sender, numbered_options(message.text, message.buttons)))
+        self.templates.append(message.template)
+
+    def template(self, text: str) -> dict[str, Any] | None:
+        return {"name": self.approved, "variables": {"1": text}} if self.approved else None
 
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         self.typing_events.append((conversation.sender, on))
@@ -317,6 +324,67 @@ async def test_a_failed_delivery_is_retried_in_order_and_a_final_failure_is_reco
         [(failed, conversation)] = await store.failed_deliveries(session)
     assert (failed.text, failed.error, failed.attempts) == ("otra 1", "número inexistente", 1)
     assert conversation.sender == "ana"
+
+
+async def backdate_person(house: House, conversation_id: int, hours: float) -> None:
+    """The person's messages as if written `hours` ago."""
+    async with house.sessions() as session:
+        await session.execute(
+            update(store.Message)
+            .where(
+                store.Message.conversation_id == conversation_id,
+                store.Message.author == store.Author.USER,
+            )
+            .values(created_at=utcnow() - timedelta(hours=hours))
+        )
+        await session.commit()
+
+
+async def test_outside_the_window_a_message_goes_as_the_approved_template(house: House) -> None:
+    """WhatsApp's 24-hour window: an agent's reply or a notice written 25 hours after the
+    person's last message goes as the channel's approved template, kept on the message."""
+    house.channel.window = timedelta(hours=24)
+    house.channel.approved = "HX0123"
+    accepted = await house.send("ana", "hola")
+    await house.settle()
+    assert house.channel.templates == [None]  # the answer to her message: inside the window
+
+    await backdate_person(house, accepted.conversation.id, hours=23)
+    await house.gateway.notify("test", "ana", "Tu cita es mañana.")
+    await house.outbox.deliver(accepted.conversation.id)
+    assert house.channel.templates[-1] is None  # 23 hours: still inside
+
+    await backdate_person(house, accepted.conversation.id, hours=25)
+    message = await house.gateway.notify("test", "ana", "Tu cita es hoy.")
+    await house.outbox.deliver(accepted.conversation.id)
+    expected = {"name": "HX0123", "variables": {"1": "Tu cita es hoy."}}
+    assert house.channel.templates[-1] == expected
+    async with house.sessions() as session:
+        stored = await session.get(store.Message, message.id)
+        assert stored is not None and stored.template == expected and stored.status == "done"
+
+
+async def test_outside_the_window_without_a_template_a_message_fails_with_the_reason(
+    house: House,
+) -> None:
+    house.channel.window = timedelta(hours=24)  # and no approved template (Messenger)
+    accepted = await house.send("ana", "hola")
+    await house.settle()
+    await backdate_person(house, accepted.conversation.id, hours=30)
+    await house.gateway.notify("test", "ana", "Seguimos en contacto.")
+    await house.gateway.notify("test", "beto", "Nunca nos escribió.")  # no window ever opened
+    await house.outbox.deliver(accepted.conversation.id)
+    beto = await house.gateway.open_conversation("test", "beto")
+    await house.outbox.deliver(beto.id)
+    assert house.sent_to("ana") == ["eco: hola"] and house.sent_to("beto") == []
+    async with house.sessions() as session:
+        failed = await store.failed_deliveries(session)
+    assert sorted((m.text, c.sender) for m, c in failed) == [
+        ("Nunca nos escribió.", "beto"),
+        ("Seguimos en contacto.", "ana"),
+    ]
+    assert all("fuera de la ventana de 24 horas" in m.error for m, _ in failed)
+    assert all(m.attempts == 1 for m, _ in failed)  # not tried again
 
 
 async def test_a_message_claimed_by_another_process_is_not_sent_twice(house: House) -> None:

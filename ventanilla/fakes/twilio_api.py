@@ -1,7 +1,8 @@
 """A fake of Twilio's Messages API (`POST /2010-04-01/Accounts/<sid>/Messages.json`, HTTP basic
 auth with the account SID and auth token), for the `twilio` library to talk to on loopback.
 
-`fail_next(status, code, message)` makes the next sends fail with Twilio's error body.
+`fail_next(status, code, message)` makes the next sends fail with Twilio's error body (`after=n`:
+once n more have gone through).
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ class FakeTwilioApi:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.messages: list[dict[str, str]] = []
-        self._failures: list[tuple[int, int, str]] = []
+        self._failures: list[tuple[int, int, str] | None] = []  # None: this one goes through
         self._lock = threading.Lock()
         self.app = FastAPI()
         self.app.post("/2010-04-01/Accounts/{sid}/Messages.json")(self._create)
 
-    def fail_next(self, status: int, code: int, message: str, times: int = 1) -> None:
+    def fail_next(
+        self, status: int, code: int, message: str, times: int = 1, after: int = 0
+    ) -> None:
         with self._lock:
-            self._failures.extend([(status, code, message)] * times)
+            self._failures.extend([None] * after + [(status, code, message)] * times)
 
     def sent(self, to: str | None = None) -> list[dict[str, str]]:
         with self._lock:
