@@ -100,7 +100,30 @@ class NoteOut(BaseModel):
     ts: datetime
 
 
+class ChannelLimits(BaseModel):
+    """What an agent must know before writing on the conversation's channel."""
+
+    name: str = Field(description="The channel as people know it: WhatsApp, SMS, …")
+    max_text_chars: int | None = Field(
+        description="Characters of one message; a longer reply arrives in several"
+    )
+    sms: bool = Field(description="Charged per SMS: 160 characters, 70 with á, í, ó, ú and others")
+    window_hours: float | None = Field(
+        description="The customer-service window after the person's last message (WhatsApp, "
+        "Messenger); None: no window"
+    )
+    window_closes_at: datetime | None = Field(
+        description="When the window closes (closed if past; None with a window: never opened)"
+    )
+    template: bool = Field(
+        description="Outside the window a reply goes as the approved template (else it fails)"
+    )
+
+
 class ConversationOut(QueueEntry):
+    limits: ChannelLimits | None = Field(
+        default=None, description="The channel's limits (None: a channel this gateway lacks)"
+    )
     disposition: str | None = None
     csat: int | None = None
     context: dict[str, Any]
@@ -282,6 +305,26 @@ async def transfer(
     return await entry_for(session, user, handoff)
 
 
+def channel_limits(
+    request: Request, code: str, history: list[store.Message]
+) -> ChannelLimits | None:
+    """The limits of the conversation's channel (the app's `channels`), its window measured from
+    the person's last message in `history`."""
+    channel = getattr(request.app.state, "channels", {}).get(code)
+    if channel is None:
+        return None
+    window: timedelta | None = channel.window
+    heard = [m.created_at for m in history if m.author == store.Author.USER]
+    return ChannelLimits(
+        name=channel.label,
+        max_text_chars=channel.max_text_chars,
+        sms=channel.sms,
+        window_hours=window.total_seconds() / 3600 if window else None,
+        window_closes_at=heard[-1] + window if window and heard else None,
+        template=bool(window) and channel.template("") is not None,
+    )
+
+
 @router.get(
     "/conversations/{handoff_id}",
     response_model=ConversationOut,
@@ -289,6 +332,7 @@ async def transfer(
 )
 async def conversation(
     handoff_id: int,
+    request: Request,
     user: StaffUser,
     session: SessionDep,
     reveal: Annotated[bool, Query(description="Show identifiers unmasked (audited)")] = False,
@@ -317,6 +361,7 @@ async def conversation(
         base["summary"] = handoff.summary
     return ConversationOut(
         **base,
+        limits=channel_limits(request, convo.channel, history),
         disposition=handoff.disposition,
         csat=handoff.csat,
         context=handoff.context if reveal else mask_values(handoff.context),

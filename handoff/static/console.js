@@ -3,7 +3,7 @@
 
 import {
   ApiError, PRIORITY_LABELS, STATUS_LABELS, announce, api, channelLabels, coalesce,
-  contextBlock, dateTime, duration, el, fillSelect, label, liveEvents, messageItem,
+  contextBlock, count, dateTime, duration, el, fillSelect, label, liveEvents, messageItem,
   noteItem, replaceChildrenKeepFocus, setLiveState, setChildren, showError, startPage, startTicking,
   tickElement, trackActivity,
 } from "/static/staff.js";
@@ -377,6 +377,7 @@ function renderConversation() {
   dom.revealToggle.setAttribute("aria-pressed", state.reveal ? "true" : "false");
 
   renderMessages(c);
+  renderLimits(c);
   dom.convSummary.textContent = c.summary || "Sin resumen.";
   setChildren(dom.convContext, contextBlock(c.context));
   setChildren(dom.notesList, ...(c.notes.length ? c.notes.map((n) => noteItem(n)) : [el("li", { class: "hint", text: "Sin notas todavía." })]));
@@ -409,6 +410,85 @@ function renderConversation() {
   const others = Object.entries(state.campaigns).filter(([code]) => code !== c.campaign);
   fillSelect(dom.transferCampaign, others, { placeholder: "Elige una campaña…" });
   fillSelect(dom.closeDisposition, state.dispositions, { placeholder: "Elige un código…" });
+}
+
+// --- the channel's limits: what an agent must know before writing -------------------------------
+
+// GSM 03.38: an SMS carries 160 of these characters (the extension ones count twice); any other
+// character (á, í, ó, ú, an emoji…) makes the whole message UCS-2, 70 to an SMS.
+const GSM7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM7_EXTENSION = "^{}\\[~]|€";
+
+/** How many SMS a text takes (concatenated ones carry 153 or 67 characters each). */
+function smsCount(text) {
+  if (!text) return 0;
+  let units = 0;
+  for (const ch of text) {
+    if (GSM7.includes(ch)) units += 1;
+    else if (GSM7_EXTENSION.includes(ch)) units += 2;
+    else return text.length <= 70 ? 1 : Math.ceil(text.length / 67);
+  }
+  return units <= 160 ? 1 : Math.ceil(units / 153);
+}
+
+function hoursAndMinutes(ms) {
+  const minutes = Math.max(0, Math.round(ms / 60000));
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return h ? `${h} h ${m} min` : `${m} min`;
+}
+
+/** The window of WhatsApp or Messenger: open, closed or never opened, said in Spanish. */
+function windowState(limits, now = Date.now()) {
+  if (!limits || !limits.window_hours) return null;
+  const hours = Math.round(limits.window_hours);
+  const after = limits.template
+    ? "tu respuesta irá como la plantilla aprobada del instituto."
+    : "tu respuesta no llegará hasta que la persona vuelva a escribir.";
+  if (!limits.window_closes_at) {
+    return { state: "never", text: `${limits.name} solo permite escribir en las ${hours} horas que siguen al último mensaje de la persona, y no ha escrito: ${after}` };
+  }
+  const closes = new Date(limits.window_closes_at).getTime();
+  if (closes > now) {
+    return { state: "open", text: `Ventana de ${hours} horas de ${limits.name}: abierta hasta ${dateTime(limits.window_closes_at)} (quedan ${hoursAndMinutes(closes - now)}).` };
+  }
+  return { state: "closed", text: `La ventana de ${hours} horas de ${limits.name} se cerró el ${dateTime(limits.window_closes_at)}: ${after}` };
+}
+
+function renderLimits(c) {
+  const limits = c.limits;
+  let text = "";
+  if (limits && limits.sms) {
+    text = "SMS: 160 caracteres por mensaje, o 70 si lleva á, í, ó, ú u otros signos; una respuesta más larga llega en varios SMS.";
+  } else if (limits && limits.max_text_chars) {
+    text = `${limits.name}: hasta ${count(limits.max_text_chars)} caracteres por mensaje; una respuesta más larga llega en partes.`;
+  }
+  dom.channelLimits.textContent = text;
+  dom.channelLimits.hidden = !text;
+  const open = windowState(limits);
+  dom.channelWindow.hidden = !open;
+  dom.channelWindow.textContent = open ? open.text : "";
+  dom.channelWindow.dataset.state = open ? open.state : "";
+  dom.channelWindow.className = open && open.state !== "open" ? "alert" : "hint";
+  updateCount();
+}
+
+/** Under the reply: its length, and what it costs on this channel (SMS, parts). */
+function updateCount() {
+  const limits = state.conversation && state.conversation.limits;
+  const text = dom.replyInput.value.trim();
+  if (!text) {
+    dom.replyCount.textContent = "";
+    return;
+  }
+  const said = [`${count(text.length)} caracteres`];
+  if (limits && limits.sms) {
+    const n = smsCount(text);
+    said.push(n === 1 ? "1 SMS" : `${n} SMS`);
+  } else if (limits && limits.max_text_chars && text.length > limits.max_text_chars) {
+    said.push(`llegará en ${Math.ceil(text.length / limits.max_text_chars)} mensajes`);
+  }
+  dom.replyCount.textContent = said.join(" · ");
 }
 
 function setFormEnabled(form, enabled) {
@@ -569,6 +649,7 @@ async function sendReply(event) {
   try {
     const message = await api(`/api/handoff/conversations/${c.id}/messages`, { method: "POST", body: { text } });
     dom.replyInput.value = "";
+    updateCount();
     hideSuggestions();
     if (state.selectedId === c.id && message) {
       appendMessages([message]);
@@ -711,6 +792,7 @@ function bind() {
     transferForm: "transfer-form", transferCampaign: "transfer-campaign", transferSubmit: "transfer-submit",
     transferError: "transfer-error", closeForm: "close-form", closeDisposition: "close-disposition",
     closeSubmit: "close-submit", closeError: "close-error",
+    replyCount: "reply-count", channelLimits: "channel-limits", channelWindow: "channel-window",
   };
   for (const [key, id] of Object.entries(ids)) dom[key] = document.getElementById(id);
 
@@ -719,6 +801,7 @@ function bind() {
   dom.revealToggle.addEventListener("click", toggleReveal);
   dom.replyForm.addEventListener("submit", sendReply);
   dom.replyInput.addEventListener("input", updateSuggestions);
+  dom.replyInput.addEventListener("input", updateCount);
   state.knownOffers = null;
   state.knownUrgent = null;
   dom.replyInput.addEventListener("blur", () => window.setTimeout(hideSuggestions, 150));

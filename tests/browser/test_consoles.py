@@ -6,9 +6,10 @@ supervisor's figures in /supervision are compared with figures computed from the
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time as pytime
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -127,6 +128,63 @@ def test_agent_claims_replies_and_closes_in_the_console(
     page.get_by_test_id("logout").click()  # the agent goes offline for the other tests
 
 
+def test_the_console_shows_each_channels_limits_before_the_agent_writes(
+    system: RunningSystem, new_page: Any
+) -> None:
+    """A WhatsApp conversation whose person last wrote 30 hours ago, and an SMS one, assigned to
+    an agent (written to the database: this system has no Twilio). The console says WhatsApp's
+    window is closed and, with no approved template configured, that a reply will not arrive;
+    on SMS it counts the messages a reply takes (70 characters each with accents)."""
+    campaign = "incapacidad_maternidad"  # used by no other test of this system
+    create_user(system, "wendy.canales", "agent", campaign)
+    database = Path(system.env["VENTANILLA_VAR_DIR"]) / "ventanilla.db"
+    now = datetime.now(UTC)
+    handoffs = {}
+    with sqlite3.connect(database) as connection:
+        for channel, sender, hours in (
+            ("whatsapp", "whatsapp:+5215522223333", 30),
+            ("sms", "+525522224444", 1),
+        ):
+            conversation = connection.execute(
+                "INSERT INTO conversations (key, channel, sender, mode, created_at) "
+                "VALUES (?, ?, ?, 'human', ?)",
+                (f"{channel}:{sender}", channel, sender, now.isoformat()),
+            ).lastrowid
+            written = (now - timedelta(hours=hours)).isoformat()
+            connection.execute(
+                "INSERT INTO messages (conversation_id, author, text, buttons, created_at, "
+                "status) VALUES (?, 'user', 'quiero hablar con una persona', '[]', ?, 'done')",
+                (conversation, written),
+            )
+            handoffs[channel] = connection.execute(
+                "INSERT INTO handoffs (conversation_id, campaign, priority, status, reason, "
+                "summary, context, agent, declined_by, created_at, enqueued_at, assigned_at) "
+                "VALUES (?, ?, 'normal', 'assigned', 'request_human', '', '{}', "
+                "'wendy.canales', '[]', ?, ?, ?)",
+                (conversation, campaign, written, written, now.isoformat()),
+            ).lastrowid
+    page = new_page()
+    sign_in(page, f"{system.base_url}/consola", "wendy.canales")
+
+    page.get_by_test_id(f"open-{handoffs['whatsapp']}").click()
+    window = page.get_by_test_id("channel-window")
+    expect(window).to_have_attribute("data-state", "closed", timeout=UI_TIMEOUT_MS)
+    expect(window).to_contain_text("ventana de 24 horas de WhatsApp se cerró")
+    expect(window).to_contain_text("no llegará hasta que la persona vuelva a escribir")
+    expect(page.get_by_test_id("channel-limits")).to_contain_text("1,600 caracteres")
+
+    page.get_by_test_id(f"open-{handoffs['sms']}").click()
+    expect(page.get_by_test_id("channel-limits")).to_contain_text("SMS: 160 caracteres")
+    expect(window).to_be_hidden()
+    count = page.get_by_test_id("reply-count")
+    page.get_by_test_id("reply-input").fill("a" * 150)  # plain letters: one SMS
+    expect(count).to_have_text("150 caracteres · 1 SMS")
+    page.get_by_test_id("reply-input").fill("Tu cita está confirmada. " * 4)  # á: 70 per SMS
+    expect(count).to_have_text("99 caracteres · 2 SMS")
+    assert page.js_errors == [] and page.dialogs == []
+    page.get_by_test_id("logout").click()
+
+
 def test_supervisor_searches_transcripts_and_reads_the_monthly_report(
     system: RunningSystem, new_page: Any
 ) -> None:
@@ -140,10 +198,23 @@ def test_supervisor_searches_transcripts_and_reads_the_monthly_report(
     expect(page.get_by_test_id("results-count")).to_contain_text(str(total), timeout=UI_TIMEOUT_MS)
 
     page.goto(f"{system.base_url}/supervision/reporte")
-    rows = api.get("/api/handoff/reports/monthly").json()["rows"]
+    report = api.get("/api/handoff/reports/monthly").json()
+    rows = report["rows"]
     for field in ("handoffs", "answered", "conversations"):
         cell = page.get_by_test_id(f"rep-__all__-{field}")
         expect(cell).to_have_attribute("data-value", str(rows[-1][field]), timeout=UI_TIMEOUT_MS)
+    # The same month per channel: the console test's conversation came by web chat.
+    channels = {row["channel"]: row for row in report["channels"]}
+    assert channels["webchat"]["handoffs"] >= 1
+    for field in ("handoffs", "conversations"):
+        cell = page.get_by_test_id(f"rep-canal-webchat-{field}")
+        expected = str(channels["webchat"][field])
+        expect(cell).to_have_attribute("data-value", expected, timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("rep-row-canal-webchat")).to_contain_text("Chat web")
+    csv_link = page.get_by_test_id("report-channel-csv")
+    expect(csv_link).to_have_attribute("href", re.compile(r"format=csv&by=channel"))
+    by_channel = api.get("/api/handoff/reports/monthly", format="csv", by="channel")
+    assert by_channel.text.splitlines()[0].startswith("canal,conversaciones,")
     assert page.js_errors == [] and page.dialogs == []
 
 
