@@ -7,8 +7,9 @@ inbox, the turn, the outbox, retries) is the gateway's. On the way out the gatew
 channel to `send` each stored message for a person, in order; the channel renders it for itself.
 
 What a channel must write: `name`, `label`, `router`, `send` (which shows the message as the
-provider can: `numbered_options` and `choose` for channels without buttons, `split_text` for
-length limits). What it may override: `typing`, `start`, `stop`.
+provider can: `numbered_options` and `choose` for channels without buttons, `split_text` and
+`send_parts` for length limits). What it may override: `typing`, `start`, `stop`, `enabled`,
+`template` (outside a window), `fetch_media` (voice notes, for speech-to-text).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from fastapi import APIRouter
 
+from connectors.media import MediaUnavailable
 from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
@@ -41,6 +43,8 @@ class InboundMessage:
     payload: str | None = None  # what a clicked button sends to the bot (text is its title)
     external_id: str | None = None  # the provider's (or client's) message id, for dedup
     metadata: dict[str, Any] = field(default_factory=dict)
+    # A recording it carried (a voice note): what the channel's `fetch_media` needs to fetch it.
+    media: dict[str, Any] | None = None
 
 
 class InvalidMessage(ApiError):
@@ -119,6 +123,11 @@ class Channel:
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         """Show or hide that the bot is working, where the channel can."""
         return None
+
+    async def fetch_media(self, media: dict[str, Any], max_bytes: int) -> tuple[bytes, str]:
+        """The bytes and content type of a recording a person sent (`InboundMessage.media`);
+        MediaUnavailable when it cannot be had (gone, too large, the provider failing)."""
+        raise MediaUnavailable(f"{self.label} no entrega grabaciones")
 
 
 def numbered_options(text: str, buttons: list[dict[str, str]]) -> str:

@@ -79,7 +79,7 @@ class Gateway:
             )
             ref = conversation.ref  # read before a rollback expires the row
             message = await store.add_user_message(
-                session, conversation, text, inbound.payload, inbound.external_id
+                session, conversation, text, inbound.payload, inbound.external_id, inbound.media
             )
             duplicate = message is None
             if message is None:  # the same delivery again

@@ -31,13 +31,13 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from connectors.channel import Channel
-from connectors.media import kind_of
+from connectors.media import NOT_HEARD, Media, MediaUnavailable, kind_of
 from connectors.media import reply as media_reply
 from connectors.outbox import Outbox
 from connectors.rasa_client import BotUnavailable, RasaClient
 from core import conversations as store
 from core.locks import ConversationLocks
-from core.ports import ConversationRef, HumanDesk, SafetyNet
+from core.ports import ConversationRef, HumanDesk, SafetyNet, SpeechToText, SpeechUnavailable
 from core.protocol import (
     BotRequests,
     EmergencyKind,
@@ -51,6 +51,7 @@ from core.protocol import (
 log = logging.getLogger(__name__)
 
 REQUEST_HUMAN_PAYLOAD = f"/{Intent.REQUEST_HUMAN}"
+MAX_TRANSCRIPT_CHARS = 2000  # a voice note's words kept as its text
 APOLOGY: Reply = {
     "text": "Perdón, en este momento no puedo responder tu mensaje. Quedó guardado; puedes "
     "intentarlo de nuevo en unos minutos o, si lo prefieres, te comunico con una persona.",
@@ -86,8 +87,12 @@ class TurnRunner:
         locks: ConversationLocks,
         safety: SafetyNet,
         retry: RetryPolicy | None = None,
+        speech: SpeechToText | None = None,
+        max_media_bytes: int = 10_000_000,
     ) -> None:
         self._sessions = sessions
+        self._speech = speech  # voice notes are transcribed with it; None: answered politely
+        self._max_media_bytes = max_media_bytes
         self._rasa = rasa
         self._desk = desk
         self._outbox = outbox
@@ -210,6 +215,11 @@ class TurnRunner:
     async def _answer(
         self, ref: ConversationRef, mode: store.Mode, message: store.Message
     ) -> tuple[list[Reply], store.Status, str | None]:
+        if kind_of(message.payload) == Media.AUDIO and self._speech is not None:
+            words = await self._listen(ref, message)
+            if not words:
+                return [{"text": NOT_HEARD, "buttons": []}], store.Status.DONE, None
+            message.text, message.payload = words, None  # on as if typed: safety net first
         # A button's payload is one the bot offered (the triage form's signs among them: the
         # form answers those), also when a channel sends it as the text ("/intent{…}"); what
         # the person typed is read for an emergency first.
@@ -238,6 +248,26 @@ class TurnRunner:
                     return queued, store.Status.DONE, None
             return [APOLOGY], store.Status.FAILED, str(exc)[:255] or "bot_unavailable"
         return await self._carry_out(ref, items, message.text), store.Status.DONE, None
+
+    async def _listen(self, ref: ConversationRef, message: store.Message) -> str:
+        """A voice note's words ("" when none could be had): fetched through its channel,
+        transcribed, and kept as the message's text (agents and transcripts read them)."""
+        assert self._speech is not None
+        channel = self._channels.get(ref.channel)
+        if channel is None or not message.media:
+            return ""
+        try:
+            audio, content_type = await channel.fetch_media(message.media, self._max_media_bytes)
+            words = await self._speech.transcribe(audio, content_type)
+        except (MediaUnavailable, SpeechUnavailable) as exc:
+            log.warning("the voice note %s was not transcribed: %s", message.id, exc)
+            return ""
+        words = words[:MAX_TRANSCRIPT_CHARS]
+        if words:
+            async with self._sessions() as session:
+                await store.set_transcript(session, message.id, words)
+                await session.commit()
+        return words
 
     async def _ask_bot(self, ref: ConversationRef, message: store.Message) -> list[dict[str, Any]]:
         started = time.monotonic()

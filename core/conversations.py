@@ -113,6 +113,9 @@ class Message(Base):
     # Split for its channel (`connectors.channel.send_parts`): how many parts went out before a
     # failed attempt, so the next attempt sends only the rest.
     parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A recording the person sent (a voice note): where its channel fetches it from
+    # (`connectors.media`), for its turn to have it transcribed.
+    media: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -173,6 +176,7 @@ async def add_user_message(
     text: str,
     payload: str | None,
     external_id: str | None,
+    media: dict[str, Any] | None = None,
 ) -> Message | None:
     """Commit an inbound message as pending; None when its external id was stored already."""
     message = Message(
@@ -182,6 +186,7 @@ async def add_user_message(
         payload=payload,
         external_id=external_id,
         status=Status.PENDING,
+        media=media,
     )
     session.add(message)
     try:
@@ -350,6 +355,13 @@ async def mark_retry(
     if parts_sent is not None:
         values["parts_sent"] = parts_sent
     await session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+
+async def set_transcript(session: AsyncSession, message_id: int, text: str) -> None:
+    """A voice note's words become its text (and it is no longer a media payload)."""
+    await session.execute(
+        update(Message).where(Message.id == message_id).values(text=text, payload=None)
+    )
 
 
 async def set_template(session: AsyncSession, message_id: int, template: dict[str, Any]) -> None:

@@ -79,6 +79,20 @@ class SafetyNet(Protocol):
         ...
 
 
+class SpeechUnavailable(Exception):
+    """The speech-to-text service could not be reached or failed; the reason for the log."""
+
+
+class SpeechToText(Protocol):
+    """Speech-to-text: what a recording says (a voice note on a messaging channel; the voice
+    channel's calls). Built from `STT_URL`; without it audio is answered politely."""
+
+    async def transcribe(self, audio: bytes, content_type: str) -> str:
+        """The words said, in Spanish ("" when none were understood); SpeechUnavailable when
+        the service failed."""
+        ...
+
+
 class NoDesk:
     """The handoff switched off: nobody to hand over to, nothing to record."""
 

@@ -203,6 +203,28 @@ class Settings(BaseSettings):
         description="The Graph API's address (a local fake in tests)",
     )
 
+    stt_url: str | None = Field(
+        default=None,
+        validation_alias=_env("STT_URL"),
+        description="A speech-to-text service with the OpenAI-compatible "
+        "`POST /v1/audio/transcriptions` (a local Whisper server); unset: voice notes are "
+        "answered politely",
+    )
+    stt_model: str = Field(
+        default="whisper-1",
+        validation_alias=_env("STT_MODEL"),
+        description="The model the speech-to-text service is asked for",
+    )
+    stt_api_key: SecretStr | None = Field(
+        default=None, validation_alias=_env("STT_API_KEY"), description="Its bearer key, if any"
+    )
+    stt_max_bytes: int = Field(
+        default=10_000_000,
+        ge=1,
+        validation_alias=_env("STT_MAX_BYTES"),
+        description="Larger recordings are not transcribed (the person is asked to write)",
+    )
+
     # Content shown to users.
     privacy_notice_url: str | None = Field(
         default=None, description="Link to the full privacy notice; default PUBLIC_URL/privacidad"
@@ -227,6 +249,8 @@ class Settings(BaseSettings):
         self.telegram_api_base = self.telegram_api_base.rstrip("/")
         self.twilio_api_base = self.twilio_api_base.rstrip("/")
         self.meta_graph_base = self.meta_graph_base.rstrip("/")
+        if self.stt_url is not None:
+            self.stt_url = self.stt_url.rstrip("/")
         if self.privacy_notice_url is None:
             self.privacy_notice_url = f"{self.public_url}/privacidad"
         if self.environment == "production" and self.api_key is None:

@@ -24,6 +24,7 @@ from connectors.outbox import DeliveryPolicy, Outbox
 from connectors.proactive import router as proactive_router
 from connectors.rasa_client import RasaClient
 from connectors.registry import build_channels, channel_labels
+from connectors.speech import build_speech
 from connectors.turns import RetryPolicy, TurnRunner
 from core import db
 from core.accounts.router import router as accounts_router
@@ -73,6 +74,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         handoff = HandoffService(sessions, settings, RasaBot(rasa), outbox, bus, locks)
+        speech = build_speech(settings)
+        log.info(
+            "speech-to-text %s",
+            f"on ({settings.stt_url}): voice notes are transcribed"
+            if speech
+            else "off (STT_URL not set): voice notes are answered politely",
+        )
         turns = TurnRunner(
             sessions,
             rasa,
@@ -86,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 first_delay=settings.turn_retry_seconds,
                 deadline=settings.turn_deadline_seconds,
             ),
+            speech,
+            settings.stt_max_bytes,
         )
         gateway = Gateway(sessions, turns, handoff, settings.max_message_chars, outbox)
         app.state.engine = engine
@@ -117,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for channel in channels.values():
             await channel.stop()
         await bus.close()
+        if speech is not None:
+            await speech.aclose()
         await rasa.aclose()
         await engine.dispose()
 

@@ -42,6 +42,7 @@ from connectors.channel import (
     split_text,
 )
 from connectors.deps import GatewayDep
+from connectors.media import MediaUnavailable
 from connectors.meta.models import Delivery, MessagingEvent
 from core.conversations import Message
 from core.errors import ApiError
@@ -254,8 +255,18 @@ class MetaChannel(Channel):
         kind = message.media_kind()
         if kind is not None:
             text, payload = media.inbound(kind)
-            return InboundMessage(self.name, sender, text, payload=payload, external_id=message.mid)
+            url = (message.attachments[0].payload or {}).get("url")
+            where = {"url": url} if kind == media.Media.AUDIO and url else None
+            return InboundMessage(
+                self.name, sender, text, payload=payload, external_id=message.mid, media=where
+            )
         return InboundMessage(self.name, sender, message.text or "", external_id=message.mid)
+
+    async def fetch_media(self, where: dict[str, Any], max_bytes: int) -> tuple[bytes, str]:
+        """A voice note from the attachment's URL (Meta's CDN: no token is sent with it)."""
+        if self._state is None or not self._state.on:
+            raise MediaUnavailable(f"el canal de {self.label} no está configurado")
+        return await media.download(self._state.client, str(where.get("url")), max_bytes)
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         if self._state is None or not self._state.on:

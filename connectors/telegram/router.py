@@ -37,6 +37,7 @@ from connectors.channel import (
     split_text,
 )
 from connectors.deps import GatewayDep
+from connectors.media import MediaUnavailable
 from connectors.telegram.updates import CHANNEL, ButtonPress, callback_data, to_inbound
 from core.conversations import Message
 from core.errors import ApiError
@@ -57,6 +58,7 @@ def make_bot(settings: Settings) -> Bot:
     return Bot(
         settings.telegram_bot_token.get_secret_value(),
         base_url=f"{settings.telegram_api_base}/bot",
+        base_file_url=f"{settings.telegram_api_base}/file/bot",
         request=HTTPXRequest(connection_pool_size=32, read_timeout=10.0, connect_timeout=5.0),
     )
 
@@ -216,6 +218,21 @@ class TelegramChannel(Channel):
                 raise DeliveryError(f"Telegram no lo recibió: {exc.message}") from exc
 
         await send_parts(message, parts, send_one)
+
+    async def fetch_media(self, media: dict[str, Any], max_bytes: int) -> tuple[bytes, str]:
+        """A voice note by its file id: `getFile`, then the file itself."""
+        if self._bot is None:
+            raise MediaUnavailable("el canal de Telegram no está configurado")
+        try:
+            file = await self._bot.get_file(str(media["file_id"]))
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise MediaUnavailable(f"más de {max_bytes} bytes")
+            data = bytes(await file.download_as_bytearray())
+        except (TelegramError, KeyError) as exc:
+            raise MediaUnavailable(f"Telegram no lo entregó: {exc}") from exc
+        if len(data) > max_bytes:
+            raise MediaUnavailable(f"más de {max_bytes} bytes")
+        return data, str(media.get("content_type") or "audio/ogg")
 
     async def typing(self, conversation: ConversationRef, on: bool) -> None:
         if on and self._bot is not None:

@@ -95,4 +95,12 @@ def to_inbound(update: Update) -> InboundMessage | ButtonPress | None:
     if kind is None:  # a poll, a dice, a service message: nothing to answer
         return None
     text, payload = media.inbound(kind)
-    return InboundMessage(CHANNEL, sender, text, payload=payload, external_id=external_id(update))
+    recording = message.voice or message.audio
+    where = (
+        {"file_id": recording.file_id, "content_type": recording.mime_type or "audio/ogg"}
+        if recording is not None
+        else None
+    )
+    return InboundMessage(
+        CHANNEL, sender, text, payload=payload, external_id=external_id(update), media=where
+    )

@@ -21,6 +21,7 @@ class TwilioMessage(BaseModel):
     body: str = Field(default="", alias="Body")
     num_media: int = Field(default=0, alias="NumMedia", ge=0)
     media_type: str | None = Field(default=None, alias="MediaContentType0")
+    media_url: str | None = Field(default=None, alias="MediaUrl0")
     latitude: float | None = Field(default=None, alias="Latitude")
     longitude: float | None = Field(default=None, alias="Longitude")
     # WhatsApp quick-reply buttons of an approved template answer with these.

@@ -30,6 +30,7 @@ from typing import Annotated, Any, ClassVar
 from urllib.parse import parse_qsl
 
 import aiohttp
+import httpx
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import ValidationError
 from twilio.base.exceptions import TwilioRestException
@@ -51,6 +52,7 @@ from connectors.channel import (
 )
 from connectors.deps import GatewayDep
 from connectors.gateway import Gateway
+from connectors.media import MediaUnavailable
 from connectors.twilio.models import TwilioMessage
 from core.conversations import Message
 from core.errors import ApiError
@@ -126,6 +128,8 @@ class TwilioChannel(Channel):
         self._from: str | None = None
         self._public_base_url = ""
         self._template: str | None = None
+        self._api_base = ""
+        self._auth: tuple[str, str] | None = None
 
     async def start(self, runtime: Runtime) -> None:
         await super().start(runtime)
@@ -150,6 +154,8 @@ class TwilioChannel(Channel):
             settings.twilio_account_sid, token, http_client=AsyncTwilioHttpClient(timeout=10)
         )
         self._client.api.base_url = settings.twilio_api_base
+        self._api_base = settings.twilio_api_base
+        self._auth = (settings.twilio_account_sid, token)
         self._from = sender
         self._public_base_url = settings.public_base_url or ""
         self._template = settings.twilio_whatsapp_template if self.name == "whatsapp" else None
@@ -172,6 +178,15 @@ class TwilioChannel(Channel):
             return None
         return {"name": self._template, "variables": {"1": text}}
 
+    async def fetch_media(self, where: dict[str, Any], max_bytes: int) -> tuple[bytes, str]:
+        """A voice note from its MediaUrl, with the account's credentials: only from Twilio's
+        API (`TWILIO_API_BASE`), so they are never sent elsewhere."""
+        url = str(where.get("url") or "")
+        if self._auth is None or not url.startswith(f"{self._api_base}/"):
+            raise MediaUnavailable("la grabación no está en la API de Twilio")
+        async with httpx.AsyncClient(timeout=httpx.Timeout(20.0, connect=5.0)) as client:
+            return await media.download(client, url, max_bytes, auth=self._auth)
+
     def require_on(self) -> None:
         if self._client is None:
             raise ApiError(404, "channel_off", f"El canal de {self.label} no está configurado.")
@@ -190,7 +205,12 @@ class TwilioChannel(Channel):
         kind = message.media_kind()
         if kind is not None:
             text, payload = media.inbound(kind)
-            return InboundMessage(self.name, sender, text, payload=payload, external_id=sid)
+            where = None
+            if kind == media.Media.AUDIO and message.media_url:
+                where = {"url": message.media_url, "content_type": message.media_type}
+            return InboundMessage(
+                self.name, sender, text, payload=payload, external_id=sid, media=where
+            )
         if message.button_payload:
             title = message.button_text or message.body or message.button_payload
             return InboundMessage(

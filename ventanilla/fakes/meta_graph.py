@@ -1,6 +1,7 @@
 """A fake of Meta's Send API (`POST /<version>/me/messages?access_token=…`), for the channel's
 HTTP client on loopback. `fail_next(status, code, message)` makes the next sends fail with the
-Graph API's error body."""
+Graph API's error body. `add_attachment` serves a file as Meta's CDN does (the URL an attachment's
+payload carries, no token)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 class FakeGraphApi:
@@ -19,7 +20,20 @@ class FakeGraphApi:
         self._failures: list[tuple[int, int, str]] = []
         self._lock = threading.Lock()
         self.app = FastAPI()
+        self.attachments: dict[str, tuple[bytes, str]] = {}  # name → (content, content type)
         self.app.post("/{version}/me/messages")(self._send)
+        self.app.get("/cdn/{name}")(self._attachment)
+
+    def add_attachment(self, base_url: str, name: str, content: bytes, kind: str) -> str:
+        """A file a person sent; the URL its attachment's payload carries."""
+        self.attachments[name] = (content, kind)
+        return f"{base_url}/cdn/{name}"
+
+    async def _attachment(self, name: str, request: Request) -> Response:
+        if name not in self.attachments or "access_token" in request.query_params:
+            return Response(status_code=404)
+        content, kind = self.attachments[name]
+        return Response(content, media_type=kind)
 
     def fail_next(self, status: int, code: int, message: str, times: int = 1) -> None:
         with self._lock:

@@ -2,8 +2,9 @@
 to on loopback: it records every call and answers as the Bot API does (`{"ok": true, "result":
 …}`, or `{"ok": false, "error_code", "description"}`).
 
-Only what the channel uses: getMe, sendMessage, sendChatAction, answerCallbackQuery, setWebhook.
-`fail_next(status, description)` makes the next sendMessage calls fail that way.
+Only what the channel uses: getMe, sendMessage, sendChatAction, answerCallbackQuery, setWebhook,
+and getFile with the file download (`GET /file/bot<token>/<file_path>`) for files added with
+`add_file`. `fail_next(status, description)` makes the next sendMessage calls fail that way.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,19 @@ class FakeTelegramApi:
         self._lock = threading.Lock()
         self._next_message_id = 1
         self.app = FastAPI()
+        self.files: dict[str, bytes] = {}  # file_id → content
         self.app.post("/bot{token}/{method}")(self._call)
+        self.app.get("/file/bot{token}/{file_path:path}")(self._download)
+
+    def add_file(self, file_id: str, content: bytes) -> None:
+        """A file a person sent (a voice note), for getFile and its download."""
+        self.files[file_id] = content
+
+    async def _download(self, token: str, file_path: str) -> Response:
+        file_id = file_path.removeprefix("voice/").removesuffix(".oga")
+        if token != self.token or file_id not in self.files:
+            return Response(status_code=404)
+        return Response(self.files[file_id], media_type="application/octet-stream")
 
     def fail_next(self, status: int, description: str, times: int = 1) -> None:
         with self._lock:
@@ -85,6 +98,8 @@ class FakeTelegramApi:
             failure = self._failures.pop(0) if method == "sendMessage" and self._failures else None
             message_id = self._next_message_id
             self._next_message_id += 1
+        if method == "getFile" and params.get("file_id") not in self.files:
+            failure = (400, "Bad Request: invalid file_id")
         if failure is not None:
             status, description = failure
             return JSONResponse(
@@ -102,5 +117,13 @@ class FakeTelegramApi:
                 "date": int(time.time()),
                 "chat": {"id": params["chat_id"], "type": "private"},
                 "text": params["text"],
+            }
+        if method == "getFile":
+            file_id = params["file_id"]
+            return {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"voice/{file_id}.oga",
             }
         return True  # sendChatAction, answerCallbackQuery, setWebhook

@@ -2,7 +2,8 @@
 auth with the account SID and auth token), for the `twilio` library to talk to on loopback.
 
 `fail_next(status, code, message)` makes the next sends fail with Twilio's error body (`after=n`:
-once n more have gone through).
+once n more have gone through). `add_media` serves a recording at the URL Twilio puts in
+`MediaUrl0`, behind the same basic auth.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 
 class FakeTwilioApi:
@@ -25,7 +26,36 @@ class FakeTwilioApi:
         self._failures: list[tuple[int, int, str] | None] = []  # None: this one goes through
         self._lock = threading.Lock()
         self.app = FastAPI()
+        self.media: dict[str, tuple[bytes, str]] = {}  # media sid → (content, content type)
+        self.media_requests: list[str | None] = []  # the Authorization header of each GET
         self.app.post("/2010-04-01/Accounts/{sid}/Messages.json")(self._create)
+        self.app.get("/2010-04-01/Accounts/{sid}/Messages/{message_sid}/Media/{media_sid}")(
+            self._media
+        )
+
+    def add_media(self, base_url: str, message_sid: str, content: bytes, kind: str) -> str:
+        """A recording a person sent; the MediaUrl0 Twilio would post for it."""
+        media_sid = f"ME{len(self.media):032d}"
+        self.media[media_sid] = (content, kind)
+        return (
+            f"{base_url}/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}"
+            f"/Media/{media_sid}"
+        )
+
+    def _authorized(self, sid: str, request: Request) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return sid == self.account_sid and request.headers.get("authorization") == (
+            f"Basic {expected}"
+        )
+
+    async def _media(self, sid: str, message_sid: str, media_sid: str, request: Request) -> Any:
+        self.media_requests.append(request.headers.get("authorization"))
+        if not self._authorized(sid, request):
+            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
+        if media_sid not in self.media:
+            return JSONResponse({"code": 20404, "message": "Not Found"}, status_code=404)
+        content, kind = self.media[media_sid]
+        return Response(content, media_type=kind)
 
     def fail_next(
         self, status: int, code: int, message: str, times: int = 1, after: int = 0
@@ -47,8 +77,7 @@ class FakeTwilioApi:
         raise AssertionError(f"expected {count} messages, got {self.sent(to)}")
 
     async def _create(self, sid: str, request: Request) -> JSONResponse:
-        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        if sid != self.account_sid or request.headers.get("authorization") != f"Basic {expected}":
+        if not self._authorized(sid, request):
             return JSONResponse(
                 {"code": 20003, "message": "Authenticate", "status": 401}, status_code=401
             )
