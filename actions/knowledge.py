@@ -39,11 +39,25 @@ def answer_text(title: str, body: str, source: str | None) -> str:
 
 
 FULL_ANSWER = {"title": "Ver la respuesta completa", "payload": "/kb_full_answer"}
+# Channels where the short answer is the answer: an SMS is paid per 70 characters with accents,
+# and a whole article would take dozens (its source still says where to read the rest).
+SHORT_ONLY_CHANNELS = frozenset({"sms"})
 
 
-def say_article(dispatcher: CollectingDispatcher, document: Document, whole: bool = False) -> None:
+def channel_of(tracker: Tracker) -> str | None:
+    """The channel the person writes on (the gateway sends it as the message's metadata)."""
+    return (tracker.latest_message.get("metadata") or {}).get("channel")
+
+
+def say_article(
+    dispatcher: CollectingDispatcher,
+    document: Document,
+    whole: bool = False,
+    channel: str | None = None,
+) -> None:
     """An article as the person reads it: its short answer first (the whole one on request, or
-    when it has none), its source, then "¿Te sirvió?"; the article named for the gateway."""
+    when it has none), its source, then "¿Te sirvió?"; the article named for the gateway. On SMS
+    the whole one is not offered."""
     short = None if whole else document.short_answer
     dispatcher.utter_message(
         text=answer_text(document.title, short or document.body, document.source)
@@ -54,7 +68,8 @@ def say_article(dispatcher: CollectingDispatcher, document: Document, whole: boo
         )
     )
     # Rasa adds these buttons after the response's own ("Sí", "No").
-    dispatcher.utter_message(response="utter_ask_helpful", buttons=[FULL_ANSWER] if short else [])
+    more = short is not None and channel not in SHORT_ONLY_CHANNELS
+    dispatcher.utter_message(response="utter_ask_helpful", buttons=[FULL_ANSWER] if more else [])
 
 
 def say_whose(question: str, dispatcher: CollectingDispatcher) -> bool:
@@ -118,7 +133,7 @@ class ActionAnswerQuestion(Action):
                 buttons=[pick_button(document), pick_button(found.runner_up), NEITHER],
             )
             return [SlotSet("kb_article", None), SlotSet("kb_question", question[:500])]
-        say_article(dispatcher, document)
+        say_article(dispatcher, document, channel=channel_of(tracker))
         return [SlotSet("kb_article", document.id), SlotSet("kb_question", question[:500])]
 
 
@@ -146,7 +161,7 @@ class ActionKbPick(Action):
         if document is None:
             dispatcher.utter_message(response="utter_ask_your_question")
             return [SlotSet("kb_article", None)]
-        say_article(dispatcher, document)
+        say_article(dispatcher, document, channel=channel_of(tracker))
         return [SlotSet("kb_article", document.id)]
 
 

@@ -41,8 +41,12 @@ class Stub:
         return self.document if article_id == self.document.id else None
 
 
-def tracker(text: str, kb_article: str | None = None) -> Tracker:
-    message = {"text": text, "intent": {"name": "ask_question", "confidence": 0.9}}
+def tracker(text: str, kb_article: str | None = None, channel: str = "webchat") -> Tracker:
+    message = {
+        "text": text,
+        "intent": {"name": "ask_question", "confidence": 0.9},
+        "metadata": {"channel": channel},
+    }
     return Tracker(
         "c1",
         {"kb_article": kb_article, "campaign": None},
@@ -82,6 +86,17 @@ async def test_the_short_answer_comes_first_with_the_whole_one_on_offer(
     }
     assert helpful["response"] == "utter_ask_helpful"
     assert helpful["buttons"] == [knowledge.FULL_ANSWER]
+
+
+@pytest.mark.parametrize(("channel", "offered"), [("sms", False), ("whatsapp", True)])
+async def test_on_sms_the_short_answer_is_the_answer(
+    monkeypatch: pytest.MonkeyPatch, channel: str, offered: bool
+) -> None:
+    text, _, helpful = await run(
+        knowledge.ActionAnswerQuestion(), tracker("como saco mi nss", channel=channel), monkeypatch
+    )
+    assert NSS.short_answer in text["text"] and "Fuente: IMSS" in text["text"]
+    assert helpful["buttons"] == ([knowledge.FULL_ANSWER] if offered else [])
 
 
 async def test_the_whole_answer_on_request(monkeypatch: pytest.MonkeyPatch) -> None:
