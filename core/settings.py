@@ -203,6 +203,26 @@ class Settings(BaseSettings):
         description="The Graph API's address (a local fake in tests)",
     )
 
+    login_failures_per_account: int = Field(
+        default=5,
+        ge=1,
+        description="Sign-in attempts an account may have in the window (a success resets "
+        "them); then 429 until it passes",
+    )
+    login_failures_per_address: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins one client address may have in the window (any account)",
+    )
+    login_checks_at_once: int = Field(
+        default=1,
+        ge=1,
+        description="Password checks (argon2) one gateway process runs at the same time",
+    )
+    login_window_seconds: int = Field(
+        default=300, ge=1, description="The window the failed sign-ins are counted over"
+    )
+
     stt_url: str | None = Field(
         default=None,
         validation_alias=_env("STT_URL"),

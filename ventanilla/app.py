@@ -28,6 +28,7 @@ from connectors.speech import build_speech
 from connectors.turns import RetryPolicy, TurnRunner
 from core import db
 from core.accounts.router import router as accounts_router
+from core.accounts.throttle import LoginThrottle
 from core.bus import create_bus
 from core.errors import install_error_handlers
 from core.locks import LocalLocks
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.login_throttle = LoginThrottle(settings)
     app.state.channels = channels
     install_error_handlers(app)
     # Channels of one provider may share a router (WhatsApp and SMS through Twilio): once each.

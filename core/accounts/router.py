@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.accounts import service
 from core.accounts.models import User
+from core.accounts.throttle import LoginThrottle, TooManyAttempts
 from core.errors import ApiError
 from core.web.deps import SessionDep, SessionsDep, bearer_token
 
@@ -99,9 +100,20 @@ class SessionOut(Me):
 async def _sign_in(
     request: Request, session: AsyncSession, body: LoginIn
 ) -> tuple[User, str, datetime]:
-    user = await service.authenticate(session, body.username, body.password)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else "desconocida"
+    try:
+        await throttle.admit(body.username, address)
+    except TooManyAttempts:
+        service.record(session, "login_throttled", target=body.username[:64], address=address)
+        await session.commit()
+        raise
+    async with throttle.checking:
+        user = await service.authenticate(session, body.username, body.password)
     if user is None:
+        await throttle.failed(address)
         raise ApiError(401, "invalid_credentials", "Usuario o contraseña incorrectos.")
+    await throttle.succeeded(body.username)
     token, expires = await service.issue_token(session, user)
     for listener in getattr(request.app.state, "account_listeners", []):
         await listener("login", user)
@@ -112,7 +124,10 @@ async def _sign_in(
     "/login",
     response_model=TokenOut,
     summary="Exchange a username and password for a bearer token",
-    responses={401: {"description": "Wrong username or password"}},
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Too many failed sign-ins for the account or address (Retry-After)"},
+    },
 )
 async def login(body: LoginIn, request: Request, session: SessionDep) -> TokenOut:
     _, token, expires = await _sign_in(request, session, body)
@@ -123,7 +138,10 @@ async def login(body: LoginIn, request: Request, session: SessionDep) -> TokenOu
     "/session",
     response_model=SessionOut,
     summary="Sign in to the consoles: sets the session cookie and the CSRF cookie",
-    responses={401: {"description": "Wrong username or password"}},
+    responses={
+        401: {"description": "Wrong username or password"},
+        429: {"description": "Too many failed sign-ins for the account or address (Retry-After)"},
+    },
 )
 async def open_session(
     body: LoginIn, request: Request, response: Response, session: SessionDep

@@ -15,6 +15,7 @@ from ventanilla.bench import (  # noqa: E402, F401
     kb,
     kb_answers,
     load,
+    logins,
     nlu,
     overhead,
     webchat,
