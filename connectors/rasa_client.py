@@ -12,9 +12,18 @@ class BotUnavailable(Exception):
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float, client: httpx.AsyncClient | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        client: httpx.AsyncClient | None = None,
+        token: str | None = None,
+    ):
         self._base_url = base_url.rstrip("/")
         self._client = client or httpx.AsyncClient(timeout=timeout)
+        # Rasa's HTTP API token (`--auth-token`): its conversation API and /status want it; the
+        # REST channel's webhook does not.
+        self._auth = {"token": token} if token else {}
 
     async def send(
         self, sender: str, text: str, metadata: dict[str, Any] | None = None
@@ -47,7 +56,9 @@ class RasaClient:
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await self._client.post(
-                f"{self._base_url}{path}", json=body, params={"include_events": "NONE"}
+                f"{self._base_url}{path}",
+                json=body,
+                params={"include_events": "NONE", **self._auth},
             )
             response.raise_for_status()
             return response.json()
@@ -57,7 +68,9 @@ class RasaClient:
     async def ready(self) -> bool:
         """True when the Rasa server answers and has a model loaded."""
         try:
-            response = await self._client.get(f"{self._base_url}/status", timeout=3)
+            response = await self._client.get(
+                f"{self._base_url}/status", params=self._auth, timeout=3
+            )
             return response.status_code == 200 and bool(response.json().get("model_id"))
         except (httpx.HTTPError, ValueError):
             return False

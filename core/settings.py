@@ -72,6 +72,12 @@ class Settings(BaseSettings):
         default=2.0, description="First wait before delivering again; doubled each time"
     )
     action_port: int = 5055
+    # The action server listens here only: Rasa calls it on the same machine, and nobody else
+    # should be able to post trackers to it.
+    action_host: str = "127.0.0.1"
+    # Rasa's HTTP API (`--auth-token`): the gateway sends it with its calls to the conversation
+    # API and /status. Unset: `ventanilla run` makes one for each start.
+    rasa_token: SecretStr | None = None
     action_server_url: str | None = None
     rasa_venv: Path = PROJECT_ROOT / ".venv-rasa"
 

@@ -62,7 +62,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await asyncio.to_thread(db.migrate, settings.database_url)
         engine = db.create_engine(settings.database_url)
         sessions = db.session_factory(engine)
-        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+        rasa = RasaClient(
+            settings.rasa_url,
+            timeout=settings.rasa_timeout_seconds,
+            token=settings.rasa_token.get_secret_value() if settings.rasa_token else None,
+        )
         bus = create_bus(settings.redis_url)
         await bus.start()
         locks = LocalLocks()

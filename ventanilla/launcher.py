@@ -4,6 +4,7 @@ benchmarks, and waits until /health says every part is ready."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -48,6 +49,8 @@ def system_env(var_dir: Path, **overrides: str) -> dict[str, str]:
             "VENTANILLA_ACTION_PORT": str(free_port()),
             "VENTANILLA_VAR_DIR": str(var_dir),
             "VENTANILLA_MODELS_DIR": str(PROJECT_ROOT / "var" / "models"),
+            # One Rasa token for the system and any gateway added to it (`start_gateway`).
+            "VENTANILLA_RASA_TOKEN": secrets.token_urlsafe(24),
         }
     )
     env.update(overrides)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -36,11 +37,19 @@ class Service:
 
 
 def build_services(settings: Settings, model: Path) -> list[Service]:
+    """Rasa, the action server and the gateway. Rasa and the action server listen on loopback
+    only; Rasa's HTTP API wants a token (the configured one, or one made for this start) that the
+    gateway is given."""
     main_python = sys.executable
     main_env = dict(os.environ)
     main_env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(PROJECT_ROOT), main_env.get("PYTHONPATH")])
     )
+    token = (
+        settings.rasa_token.get_secret_value() if settings.rasa_token else secrets.token_urlsafe(32)
+    )
+    gateway_env = {**main_env, "VENTANILLA_RASA_TOKEN": token}
+    actions_env = {**main_env, "SANIC_HOST": settings.action_host}  # rasa_sdk reads its host here
     return [
         Service(
             "rasa",
@@ -52,6 +61,7 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
                 "--credentials", str(PROJECT_ROOT / "bot" / "credentials.yml"),
                 "--interface", "127.0.0.1",
                 "--port", str(settings.rasa_port),
+                "--auth-token", token,
             ],
             rasa_env(settings),
         ),
@@ -60,14 +70,14 @@ def build_services(settings: Settings, model: Path) -> list[Service]:
             [main_python, "-m", "rasa_sdk", "--actions", "actions",
              "--port", str(settings.action_port),
              "--endpoints", str(PROJECT_ROOT / "bot" / "endpoints.yml")],
-            main_env,
+            actions_env,
         ),
         Service(
             "gateway",
             [main_python, "-m", "uvicorn", "ventanilla.app:create_app", "--factory",
              "--host", settings.host, "--port", str(settings.port), "--no-access-log",
              "--timeout-graceful-shutdown", str(GATEWAY_DRAIN_SECONDS)],
-            main_env,
+            gateway_env,
             # Time to finish the turns under way (a Rasa call may take its whole timeout).
             stop_grace=settings.rasa_timeout_seconds + GATEWAY_DRAIN_SECONDS + 5,
         ),

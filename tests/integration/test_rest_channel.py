@@ -64,3 +64,29 @@ def test_emergency_wording_is_answered_with_911(system: RunningSystem) -> None:
     ).json()["messages"]
     text = " ".join(m["text"] for m in messages)
     assert "800 911 2000" in text and "911" in text
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The IPv4/IPv6 addresses with a socket listening on `port` (from /proc/net/tcp*)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            for row in list(rows)[1:]:
+                local, state = row.split()[1], row.split()[3]
+                address, hex_port = local.split(":")
+                if state == "0A" and int(hex_port, 16) == port:  # LISTEN
+                    found.add(address)
+    return found
+
+
+def test_rasa_and_the_action_server_are_internal(system: RunningSystem) -> None:
+    """Rasa's HTTP API answers only with the token the gateway has; Rasa and the action server
+    listen on loopback only, so nobody on the network can post trackers to them."""
+    rasa = f"http://127.0.0.1:{system.env['VENTANILLA_RASA_PORT']}"
+    assert httpx.get(f"{rasa}/status", timeout=10).status_code == 401
+    token = system.env["VENTANILLA_RASA_TOKEN"]
+    assert httpx.get(f"{rasa}/status", params={"token": token}, timeout=10).status_code == 200
+    loopback = {"0100007F", "00000000000000000000000001000000"}  # 127.0.0.1, ::1
+    for port in (system.env["VENTANILLA_ACTION_PORT"], system.env["VENTANILLA_RASA_PORT"]):
+        addresses = listening_addresses(int(port))
+        assert addresses and addresses <= loopback, (port, addresses)
