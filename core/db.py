@@ -88,7 +88,9 @@ def create_engine(url: str) -> AsyncEngine:
     # A server's connections can drop (a restart, a proxy): PostgreSQL's are pinged at checkout.
     # SQLite's are files in this process: a ping would only double every round trip.
     server = make_url(url).get_backend_name() != "sqlite"
-    engine = create_async_engine(async_url(url), pool_pre_ping=server)
+    # hide_parameters: a failing statement's error (and any log of it) never carries the values
+    # bound to it, people's words and identifiers among them.
+    engine = create_async_engine(async_url(url), pool_pre_ping=server, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

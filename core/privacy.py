@@ -2,9 +2,10 @@
 identifiers inside texts.
 
 Agents see what they need to help: identifiers are masked in transcripts unless they reveal them,
-which is audited. NSS: 11 digits; CURP: 18 characters; phone numbers: 10 digits (with or without
-+52 and separators); e-mail addresses. Used by the agents' and supervisors' APIs (router.py,
-supervision.py).
+which is audited. NSS: 11 digits; CURP: 18 characters; RFC: 12 or 13; phone numbers: 10 digits
+(with or without +52, separators and parentheses); e-mail addresses. Used by the agents' and
+supervisors' APIs (router.py, supervision.py), the outbox's failure reasons, and before people's
+questions are stored for the knowledge editors (knowledge_base/answers.py).
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CURP = re.compile(r"\b[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d\b", re.IGNORECASE)
-EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(\.[\w-]+)+\b")
-# Runs of 10+ digits, possibly split by spaces, dots or dashes (phones, NSS, card numbers).
-DIGITS = re.compile(r"(?<![\w])\+?\d(?:[\s.-]?\d){9,}(?![\w])")
+# Identifiers are found also when glued to a word ("NSS12345678901", "curp:ABCD…").
+CURP = re.compile(r"(?<![A-Z0-9])[A-Z]{4}\d{6}[HMX][A-Z]{5}[A-Z0-9]\d(?![A-Z0-9])", re.IGNORECASE)
+# RFC: 4 letters (persons) or 3 (companies), the date, a 3-character homoclave.
+RFC = re.compile(r"(?<![A-Z0-9Ñ&])[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}(?![A-Z0-9])", re.IGNORECASE)
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+# Runs of 10+ digits, possibly split by spaces, dots, dashes or parentheses (phones in their
+# usual spellings: "(55) 1234 5678", "+52 1 55 1234-5678"; NSS; card numbers).
+DIGITS = re.compile(r"\+?\(?(?<!\d)\d(?:[\s.()-]{0,3}\d){9,}(?!\d)")
 
 
 def _keep_last(value: str, keep: int = 2) -> str:
@@ -26,6 +31,7 @@ def _keep_last(value: str, keep: int = 2) -> str:
 def mask_text(text: str) -> str:
     """The text with CURPs, e-mail addresses and long digit runs masked (last 2 digits kept)."""
     text = CURP.sub(lambda m: m.group(0)[:1] + "•" * 17, text)
+    text = RFC.sub(lambda m: m.group(0)[:1] + "•" * (len(m.group(0)) - 1), text)
     text = EMAIL.sub(lambda m: m.group(0)[:1] + "•••@•••", text)
     return DIGITS.sub(lambda m: _keep_last(m.group(0)), text)
 

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from core.db import sync_url
+from core.privacy import mask_text
 from core.settings import Settings
 from knowledge_base.base import index_path
 from knowledge_base.models import Feedback, Unanswered
@@ -49,7 +50,9 @@ class Answers:
     @cached_property
     def _engine(self) -> Engine:
         assert self._settings.database_url
-        return create_engine(sync_url(self._settings.database_url), pool_pre_ping=True)
+        return create_engine(
+            sync_url(self._settings.database_url), pool_pre_ping=True, hide_parameters=True
+        )
 
     @property
     def threshold(self) -> float:
@@ -93,11 +96,14 @@ class Answers:
     def _confident(self, index: HybridIndex, hit: Hit) -> bool:
         return hit.confidence >= self.threshold and index.plausible(hit)
 
+    # People write their NSS, CURP or phone number into questions; editors read these lists, so
+    # identifiers are masked before anything is stored.
     def record_feedback(self, article_id: str, helpful: bool, question: str) -> None:
-        self._store(Feedback(article_id=article_id, helpful=helpful, query=question[:2000]))
+        query = mask_text(question[:2000])
+        self._store(Feedback(article_id=article_id, helpful=helpful, query=query))
 
     def record_unanswered(self, question: str, campaign: str | None, score: float) -> None:
-        self._store(Unanswered(query=question[:2000], campaign=campaign, score=score))
+        self._store(Unanswered(query=mask_text(question[:2000]), campaign=campaign, score=score))
 
     def _store(self, row: Feedback | Unanswered) -> None:
         try:

@@ -55,3 +55,25 @@ def test_a_close_call_is_two_confident_articles_nearly_as_likely(tmp_path) -> No
     assert answers._close_call(Index(), hit("a", 0.8), [hit("b", 0.7)]) is None  # not as likely
     assert answers._close_call(Index(), hit("a", 0.71), [hit("b", 0.695)]) is None  # not confident
     assert answers._close_call(Index(), hit("a", 0.8), []) is None
+
+
+def test_questions_kept_for_the_editors_have_identifiers_masked(tmp_path) -> None:
+    """People write their NSS or phone number into questions: what editors read at
+    /editores/sin-respuesta and the feedback list is stored masked."""
+    import sqlite3
+
+    from core import db
+    from core.settings import Settings
+    from knowledge_base.answers import Answers
+
+    settings = Settings(_env_file=None, var_dir=tmp_path)
+    assert settings.database_url
+    db.migrate(settings.database_url)
+    answers = Answers(settings)
+    answers.record_unanswered("mi NSS es 12345678901, ¿qué hago?", None, 0.4)
+    answers.record_feedback("obtener-nss", False, "llámenme al (55) 1234 5678")
+    with sqlite3.connect(tmp_path / "ventanilla.db") as connection:
+        [(unanswered,)] = connection.execute("SELECT query FROM kb_unanswered")
+        [(feedback,)] = connection.execute("SELECT query FROM kb_feedback")
+    assert "12345678901" not in unanswered and unanswered.endswith("01, ¿qué hago?")
+    assert "1234 5678" not in feedback and feedback.endswith("78")
