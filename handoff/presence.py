@@ -97,8 +97,10 @@ async def change_status(
                 await withdraw_offer(
                     context, session, handoff, username, EventKind.OFFER_EXPIRED, why=status
                 )
+        campaigns = list(user.campaigns) if user else []
         await session.commit()
-    await events.console(context, ConsoleUpdate.PRESENCE, agent=username)
+    # For the staff of the agent's campaigns only (the event stream filters on `campaigns`).
+    await events.console(context, ConsoleUpdate.PRESENCE, agent=username, campaigns=campaigns)
     return True
 
 

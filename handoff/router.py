@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -24,14 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from core import conversations as store
+from core.accounts import service
 from core.accounts.access import AgentUser, StaffUser, can_see
 from core.accounts.models import AuditEvent, User
+from core.accounts.router import presented_token
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.privacy import mask_sender, mask_text, mask_values
 from core.protocol import Priority
-from core.web.deps import SessionDep
+from core.web.deps import SessionDep, SessionsDep
 from handoff import canned, emergencies, queries
 from handoff.access import visible
 from handoff.desk import DISPOSITIONS, Desk
@@ -42,6 +45,15 @@ from handoff.service import HandoffService
 router = APIRouter(prefix="/api/handoff", tags=["handoff"])
 
 KEEPALIVE_SECONDS = 15.0
+ACCOUNT_CHECK_SECONDS = 30.0  # how often an open event stream checks its reader's account
+
+
+def _may_read(user: User, data: dict[str, Any]) -> bool:
+    """A console event is for staff who see its campaign (or, after a transfer, the previous
+    one). Presence events name the agent's campaigns: those who see one of them."""
+    campaigns = [data.get("campaign"), data.get("previous_campaign"), *data.get("campaigns", [])]
+    named = [c for c in campaigns if c is not None]
+    return not named or any(can_see(user, c) for c in named)
 
 
 def get_service(conn: HTTPConnection) -> HandoffService:
@@ -411,30 +423,51 @@ async def get_status(user: AgentUser, presence: PresenceDep, session: SessionDep
     summary="Server-sent events: `queue`, `conversation`, `presence` (then fetch again)",
     response_class=StreamingResponse,
 )
-async def events(request: Request, user: StaffUser) -> StreamingResponse:
+async def events(
+    request: Request,
+    user: StaffUser,
+    sessions: SessionsDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
     bus = request.app.state.bus
+    token, _ = presented_token(request, authorization)
+    seen = (user.role, tuple(user.campaigns))
+
+    async def still_allowed() -> bool:
+        """The reader's token is still valid and their account unchanged (deactivated, tokens
+        revoked, a new role or campaigns: the stream ends, and the console signs in again)."""
+        async with sessions() as session:
+            now = await service.user_for_token(session, token) if token else None
+        return now is not None and (now.role, tuple(now.campaigns)) == seen
 
     async def stream() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
         subscription = bus.subscribe()
+        # The next message, awaited across keep-alives: cancelling it would end the
+        # subscription (the stream used to die after its first quiet 15 seconds).
+        following: asyncio.Future[Any] | None = None
+        checked = time.monotonic()
         try:
             while not await request.is_disconnected():
-                try:
-                    topic, data = await asyncio.wait_for(
-                        anext(subscription), timeout=KEEPALIVE_SECONDS
-                    )
-                except TimeoutError:
+                if following is None:
+                    following = asyncio.ensure_future(anext(subscription))
+                done, _ = await asyncio.wait({following}, timeout=KEEPALIVE_SECONDS)
+                if time.monotonic() - checked >= ACCOUNT_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    if not await still_allowed():
+                        yield 'event: account\ndata: {"type": "account"}\n\n'
+                        return
+                if not done:
                     yield ": keep-alive\n\n"
                     continue
-                if topic != "console":
+                topic, data = following.result()
+                following = None
+                if topic != "console" or not _may_read(user, data):
                     continue
-                campaign = data.get("campaign")
-                if campaign is not None and not can_see(user, campaign):
-                    previous = data.get("previous_campaign")
-                    if previous is None or not can_see(user, previous):
-                        continue
                 yield f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
         finally:
+            if following is not None:
+                following.cancel()
             await subscription.aclose()
 
     return StreamingResponse(

@@ -27,6 +27,7 @@ from connectors.registry import build_channels, channel_labels
 from connectors.speech import build_speech
 from connectors.turns import RetryPolicy, TurnRunner
 from core import db
+from core.accounts.admin import router as admin_router
 from core.accounts.router import router as accounts_router
 from core.accounts.throttle import LoginThrottle
 from core.bus import create_bus
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         proactive_router,
         accounts_router,
+        admin_router,
         handoff_router,
         supervision_router,
         deliveries_router,

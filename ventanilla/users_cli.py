@@ -45,20 +45,26 @@ def _apply(work, done: str) -> None:  # type: ignore[no-untyped-def]
     typer.echo(f"{done}: {user.username} ({user.role}; campañas: {campaigns})")
 
 
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Contraseña", hide_input=True, confirmation_prompt=True))
+
+
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar.")
+]
+
+
 @users_app.command("create")
 def create(
     username: str,
     role: RoleOption,
     campaign: CampaignsOption = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Leer la contraseña de la entrada estándar.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
 ) -> None:
     """Create an account; the password comes from standard input or a hidden prompt."""
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Contraseña", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     _apply(
         lambda session: service.create_user(
             session, username, password, role, campaign or [], created_by="cli"
@@ -80,6 +86,47 @@ def set_role(
         ),
         "Cuenta actualizada",
     )
+
+
+@users_app.command("deactivate")
+def deactivate(username: str) -> None:
+    """Someone leaves: no more sign-ins, every session ends (open consoles within 30 s)."""
+    _apply(
+        lambda session: service.set_active(session, username, False, changed_by="cli"),
+        "Cuenta desactivada; sus sesiones terminaron",
+    )
+
+
+@users_app.command("activate")
+def activate(username: str) -> None:
+    """Let a deactivated account sign in again."""
+    _apply(
+        lambda session: service.set_active(session, username, True, changed_by="cli"),
+        "Cuenta activada",
+    )
+
+
+@users_app.command("reset-password")
+def reset_password(username: str, password_stdin: PasswordStdin = False) -> None:
+    """Give an account a new password; its open sessions end."""
+    password = _read_password(password_stdin)
+    _apply(
+        lambda session: service.reset_password(session, username, password, changed_by="cli"),
+        "Contraseña cambiada; sus sesiones terminaron",
+    )
+
+
+@users_app.command("revoke-tokens")
+def revoke_tokens(username: str) -> None:
+    """End every session and bearer token of an account (a lost laptop, a shared password)."""
+    try:
+        count = asyncio.run(
+            _with_session(lambda session: service.revoke_tokens(session, username, "cli"))
+        )
+    except service.AccountError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Sesiones terminadas de {username}: {count}")
 
 
 @users_app.command("list")

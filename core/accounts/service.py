@@ -126,9 +126,7 @@ async def change_role(
     changed_by: str | None = None,
 ) -> User:
     """Give an account a new role and campaigns; the change is audited with the old values."""
-    user = await find_user(session, username)
-    if user is None:
-        raise AccountError(f"No existe el usuario {username!r}.")
+    user = await _existing(session, username)
     check_role(role, campaigns)
     before = {"role": user.role, "campaigns": list(user.campaigns)}
     user.role = role
@@ -143,6 +141,60 @@ async def change_role(
     )
     await session.commit()
     return user
+
+
+async def _existing(session: AsyncSession, username: str) -> User:
+    user = await find_user(session, username)
+    if user is None:
+        raise AccountError(f"No existe el usuario {username!r}.")
+    return user
+
+
+async def _revoke_all(session: AsyncSession, user: User) -> int:
+    """End every session and token of the account; how many were open."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def set_active(
+    session: AsyncSession, username: str, active: bool, changed_by: str | None = None
+) -> User:
+    """Deactivate an account (someone leaves: no sign-in, every session ends at once, open
+    consoles within half a minute) or activate it again; audited."""
+    user = await _existing(session, username)
+    user.active = active
+    revoked = 0 if active else await _revoke_all(session, user)
+    action = "account_activated" if active else "account_deactivated"
+    record(session, action, actor=changed_by, target=username, tokens_revoked=revoked)
+    await session.commit()
+    return user
+
+
+async def reset_password(
+    session: AsyncSession, username: str, password: str, changed_by: str | None = None
+) -> User:
+    """A new password (at least MIN_PASSWORD_CHARS); every open session ends; audited."""
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise AccountError(f"La contraseña debe tener al menos {MIN_PASSWORD_CHARS} caracteres.")
+    user = await _existing(session, username)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    revoked = await _revoke_all(session, user)
+    record(session, "password_reset", actor=changed_by, target=username, tokens_revoked=revoked)
+    await session.commit()
+    return user
+
+
+async def revoke_tokens(session: AsyncSession, username: str, changed_by: str | None = None) -> int:
+    """End every session and bearer token of an account (a lost laptop); audited."""
+    user = await _existing(session, username)
+    revoked = await _revoke_all(session, user)
+    record(session, "tokens_revoked", actor=changed_by, target=username, tokens_revoked=revoked)
+    await session.commit()
+    return revoked
 
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> User | None:

@@ -1,4 +1,4 @@
-"""Run an ASGI app (a provider's fake API, a fake Rasa) on a loopback port in a thread."""
+"""Run an ASGI app (a fake provider API, a fake Rasa, a gateway) on loopback in a thread."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from ventanilla.launcher import free_port
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """`app` served on 127.0.0.1 until the block ends; yields its base URL."""
+def serve(app: Any, lifespan: str = "off") -> Iterator[str]:
+    """`app` served on 127.0.0.1 until the block ends; yields its base URL. `lifespan="on"` for
+    an app whose start-up matters (the gateway itself)."""
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
