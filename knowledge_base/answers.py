@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 from core.db import sync_url
 from core.privacy import mask_text
 from core.settings import Settings
 from knowledge_base.base import index_path
-from knowledge_base.models import Feedback, Unanswered
+from knowledge_base.models import Article, Feedback, Unanswered
 from knowledge_base.search import Document, Hit, HybridIndex, LiveIndex
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,11 @@ class Answers:
         return self._fixed is not None or self._live.path.exists()
 
     def article(self, article_id: str) -> Document | None:
-        """A published article by its id, as the live index has it."""
-        return self.index().get(article_id) if self.available() else None
+        """A published article in force by its id, as the live index has it."""
+        document = self.index().get(article_id) if self.available() else None
+        if document is None or not self._in_force(document) or self._withdrawn([article_id]):
+            return None
+        return document
 
     def best(self, question: str, campaign: str | None = None) -> tuple[Answer | None, float]:
         """The article to answer with, if confident enough; and the top confidence."""
@@ -71,6 +76,16 @@ class Answers:
             return None, 0.0
         index = self.index()
         hits = index.search(question, k=5, boost_campaign=campaign)
+        # The index is rebuilt when articles change, not when a day passes or a rebuild fails:
+        # an article past its "vigencia", or unpublished since, is never answered.
+        withdrawn = self._withdrawn([h.id for h in hits])
+        hits = [
+            h
+            for h in hits
+            if h.id not in withdrawn
+            and (document := index.get(h.id)) is not None
+            and self._in_force(document)
+        ]
         if not hits:
             return None, 0.0
         # The campaign's articles come first even when weak: answer with the first hit that is
@@ -92,6 +107,30 @@ class Answers:
             ):
                 return index.get(other.id)
         return None
+
+    def _in_force(self, document: Document) -> bool:
+        if document.valid_until is None:
+            return True
+        today = datetime.now(ZoneInfo(self._settings.timezone)).date()
+        return today <= date.fromisoformat(document.valid_until)
+
+    def _withdrawn(self, article_ids: list[str]) -> set[str]:
+        """Those of the articles the database no longer has published (the live index may be
+        older than an unpublish whose rebuild failed). A fixed index (benchmarks) has no
+        database; a database that cannot be read withdraws nothing: the answer matters more."""
+        if self._fixed is not None or not article_ids:
+            return set()
+        try:
+            with Session(self._engine) as session:
+                rows = session.execute(
+                    select(Article.id).where(
+                        Article.id.in_(article_ids), Article.status != "published"
+                    )
+                )
+                return set(rows.scalars())
+        except Exception:
+            log.exception("could not read which articles are published")
+            return set()
 
     def _confident(self, index: HybridIndex, hit: Hit) -> bool:
         return hit.confidence >= self.threshold and index.plausible(hit)

@@ -36,6 +36,7 @@ def as_document(article: ArticleData) -> Document:
         campaign=article.campaign,
         source=article.source,
         short_answer=article.short_answer,
+        valid_until=article.valid_until.isoformat() if article.valid_until else None,
     )
 
 

@@ -95,6 +95,7 @@ class Document:
     campaign: str | None = None
     source: str | None = None
     short_answer: str | None = None  # what the bot says first (≤ 300 characters)
+    valid_until: str | None = None  # ISO date after which it is not answered ("vigencia")
 
 
 @dataclass(frozen=True)

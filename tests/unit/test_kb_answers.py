@@ -77,3 +77,59 @@ def test_questions_kept_for_the_editors_have_identifiers_masked(tmp_path) -> Non
         [(feedback,)] = connection.execute("SELECT query FROM kb_feedback")
     assert "12345678901" not in unanswered and unanswered.endswith("01, ¿qué hago?")
     assert "1234 5678" not in feedback and feedback.endswith("78")
+
+
+def test_an_expired_or_unpublished_article_is_not_answered_before_the_next_rebuild(
+    tmp_path, monkeypatch
+) -> None:
+    """The live index still holds them (built before the article expired, or an unpublish
+    whose rebuild failed): the bot answers with the next article, or says it does not know."""
+    import sqlite3
+    from datetime import date, timedelta
+
+    from core import db
+    from core.settings import Settings
+    from knowledge_base.answers import Answers
+    from knowledge_base.search import Document
+    from knowledge_base.search.index import Hit
+
+    settings = Settings(_env_file=None, var_dir=tmp_path, kb_min_confidence=0.5)
+    assert settings.database_url
+    db.migrate(settings.database_url)
+    with sqlite3.connect(tmp_path / "ventanilla.db") as connection:
+        for article_id, status in (("vigente", "published"), ("retirado", "unpublished")):
+            connection.execute(
+                "INSERT INTO kb_articles (id, campaign, status, created_at, updated_at) "
+                "VALUES (?, 'derechohabiente', ?, '2026-01-01', '2026-01-01')",
+                (article_id, status),
+            )
+    yesterday = (date.today() - timedelta(days=2)).isoformat()
+    documents = {
+        "vencido": Document("vencido", "Vencido", "", valid_until=yesterday),
+        "retirado": Document("retirado", "Retirado", ""),
+        "vigente": Document("vigente", "Vigente", "", valid_until="2999-12-31"),
+    }
+
+    class Index:
+        def __init__(self) -> None:
+            self.order = ["vencido", "retirado", "vigente"]
+
+        def search(self, question: str, k: int, boost_campaign: str | None) -> list[Hit]:
+            return [Hit(i, i, 0, 0, 0, None, 0.9 - n * 0.1, 0.5) for n, i in enumerate(self.order)]
+
+        def get(self, doc_id: str) -> Document | None:
+            return documents.get(doc_id)
+
+        def plausible(self, hit: Hit) -> bool:
+            return True
+
+    answers = Answers(settings)
+    index = Index()
+    monkeypatch.setattr(answers, "index", lambda: index)
+    monkeypatch.setattr(answers, "available", lambda: True)
+    found, _ = answers.best("¿cómo hago mi trámite?")
+    assert found is not None and found.document.id == "vigente"
+    assert answers.article("vencido") is None and answers.article("retirado") is None
+    assert answers.article("vigente") is not None
+    index.order = ["vencido", "retirado"]
+    assert answers.best("¿cómo hago mi trámite?") == (None, 0.0)
