@@ -53,6 +53,18 @@ class RasaClient:
         body = await self._post(f"/conversations/{sender}/execute", {"name": action})
         return normalize_bot_messages(body.get("messages") or [])
 
+    async def paused(self, sender: str) -> bool:
+        """Whether Rasa holds the conversation paused (it then logs messages, answers none)."""
+        try:
+            response = await self._client.get(
+                f"{self._base_url}/conversations/{sender}/tracker",
+                params={"include_events": "NONE", **self._auth},
+            )
+            response.raise_for_status()
+            return bool(response.json().get("paused"))
+        except (httpx.HTTPError, ValueError) as exc:
+            raise BotUnavailable(str(exc)) from exc
+
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         try:
             response = await self._client.post(

@@ -237,6 +237,8 @@ class TurnRunner:
             return [media_reply(media)], store.Status.DONE, None
         try:
             items = await self._ask_bot(ref, message)
+            if not items and await self._rasa.paused(ref.key):
+                items = await self._unpause(ref, message)
         except BotUnavailable as exc:
             log.warning("Rasa did not answer conversation %s: %s", ref.id, exc)
             if (message.payload or message.text).strip() == REQUEST_HUMAN_PAYLOAD:
@@ -268,6 +270,14 @@ class TurnRunner:
                 await store.set_transcript(session, message.id, words)
                 await session.commit()
         return words
+
+    async def _unpause(self, ref: ConversationRef, message: store.Message) -> list[dict[str, Any]]:
+        """Rasa said nothing because its conversation is still paused, from a handoff whose
+        resume failed (Rasa was down when the agent closed). Resume it and ask once more, so
+        that the person is not met with silence."""
+        log.warning("conversation %s was still paused in Rasa: resumed, asked again", ref.id)
+        await self._rasa.add_event(ref.key, {"event": "resume"})
+        return await self._ask_bot(ref, message)
 
     async def _ask_bot(self, ref: ConversationRef, message: store.Message) -> list[dict[str, Any]]:
         started = time.monotonic()

@@ -49,10 +49,23 @@ class FakeRasa:
         self.busy: dict[str, int] = defaultdict(int)
         self.max_busy: dict[str, int] = defaultdict(int)
         self.reply: Callable[[str], list[dict[str, Any]]] = lambda t: [{"text": f"eco: {t}"}]
+        self.paused: set[str] = set()
+        self.events: list[tuple[str, str]] = []
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.path.endswith("/tracker"):
+            sender = request.url.path.split("/")[2]
+            return httpx.Response(200, json={"sender_id": sender, "paused": sender in self.paused})
         body = json.loads(request.content)
+        if request.url.path.endswith("/tracker/events"):  # pause / resume, as Rasa's API
+            sender = request.url.path.split("/")[2]
+            (self.paused.add if body["event"] == "pause" else self.paused.discard)(sender)
+            self.events.append((sender, body["event"]))
+            return httpx.Response(200, json={})
         sender, message = body["sender"], body["message"]
+        if sender in self.paused:  # a paused conversation: Rasa logs the message, says nothing
+            self.received.append((sender, message))
+            return httpx.Response(200, json=[])
         self.received.append((sender, message))
         if self.always_fail or self.failures_left > 0:
             self.failures_left -= 1
@@ -385,6 +398,28 @@ async def test_outside_the_window_without_a_template_a_message_fails_with_the_re
     ]
     assert all("fuera de la ventana de 24 horas" in m.error for m, _ in failed)
     assert all(m.attempts == 1 for m, _ in failed)  # not tried again
+
+
+async def test_a_conversation_left_paused_by_a_failed_resume_is_resumed_at_the_next_turn(
+    house: House,
+) -> None:
+    """An agent closed the handoff while Rasa was down: Rasa's tracker stayed paused. The next
+    message gets an answer anyway: the gateway resumes the conversation and asks again."""
+    accepted = await house.send("ana", "hola")
+    await house.settle()
+    key = accepted.conversation.key
+    house.rasa.paused.add(key)  # what the failed resume left behind
+    await house.send("ana", "¿sigues ahí?")
+    await house.settle()
+    assert house.sent_to("ana") == ["eco: hola", "eco: ¿sigues ahí?"]
+    assert (key, "resume") in house.rasa.events and key not in house.rasa.paused
+
+    # A turn the bot answers with nothing while not paused is left so: not asked twice.
+    house.rasa.reply = lambda t: []
+    await house.send("ana", "/kb_feedback")
+    await house.settle()
+    assert [m for _, m in house.rasa.received].count("/kb_feedback") == 1
+    assert house.rasa.events.count((key, "resume")) == 1
 
 
 async def test_a_message_claimed_by_another_process_is_not_sent_twice(house: House) -> None:
