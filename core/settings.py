@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default=["*"], description="Origins allowed to open the web chat WebSocket"
     )
+    # The API's documentation (/docs, /redoc, /openapi.json); off by default in production.
+    api_docs: bool | None = None
 
     # Rasa server (bot/, Python 3.10 venv) and action server (actions/).
     rasa_port: int = 5005
@@ -209,6 +211,11 @@ class Settings(BaseSettings):
         description="The Graph API's address (a local fake in tests)",
     )
 
+    session_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        description="A staff session (console cookie or bearer token) unused this long ends",
+    )
     login_failures_per_account: int = Field(
         default=5,
         ge=1,
@@ -279,6 +286,13 @@ class Settings(BaseSettings):
             self.stt_url = self.stt_url.rstrip("/")
         if self.privacy_notice_url is None:
             self.privacy_notice_url = f"{self.public_url}/privacidad"
+        if self.api_docs is None:
+            self.api_docs = self.environment != "production"
+        if self.environment == "production" and "*" in self.allowed_origins:
+            raise ValueError(
+                "VENTANILLA_ALLOWED_ORIGINS must name the sites that embed the web chat in "
+                'production (a JSON list, e.g. ["https://www.imss.gob.mx"]), not "*"'
+            )
         if self.environment == "production" and self.api_key is None:
             raise ValueError(
                 "VENTANILLA_API_KEY must be set in production: the REST channel would be open"

@@ -36,6 +36,7 @@ from core.locks import LocalLocks
 from core.settings import Settings, get_settings
 from core.web.deps import SettingsDep
 from core.web.pages import shared_static
+from core.web.security import SecurityHeaders
 from handoff.console import router as console_router
 from handoff.deliveries import router as deliveries_router
 from handoff.router import router as handoff_router
@@ -138,12 +139,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await rasa.aclose()
         await engine.dispose()
 
+    docs = settings.api_docs
     app = FastAPI(
         title="Ventanilla gateway",
         description="Canales de atención (web chat, REST) frente al asistente Rasa.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
+    app.add_middleware(SecurityHeaders)
     app.state.settings = settings
     app.state.login_throttle = LoginThrottle(settings)
     app.state.channels = channels

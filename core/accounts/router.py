@@ -12,7 +12,7 @@ Other parts of the system hear of sign-ins and sign-outs through `app.state.acco
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -64,8 +64,9 @@ async def current_user(
                 "csrf",
                 "La página no envió su código de seguridad. Recárgala e intenta de nuevo.",
             )
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
     async with sessions() as session:
-        user = await service.user_for_token(session, token)
+        user = await service.user_for_token(session, token, idle)
     if user is None:
         raise ApiError(401, "unauthorized", "Tu sesión no es válida o ya venció. Inicia sesión.")
     for listener in getattr(request.app.state, "account_listeners", []):
@@ -147,7 +148,9 @@ async def open_session(
     body: LoginIn, request: Request, response: Response, session: SessionDep
 ) -> SessionOut:
     user, token, expires = await _sign_in(request, session, body)
-    secure = request.app.state.settings.public_url.startswith("https://")
+    settings = request.app.state.settings
+    # Secure cookies whenever people reach the gateway over HTTPS, and always in production.
+    secure = settings.public_url.startswith("https://") or settings.environment == "production"
     csrf = service.csrf_for(token)
     response.set_cookie(
         SESSION_COOKIE,

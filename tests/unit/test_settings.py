@@ -30,7 +30,27 @@ def test_environment_variables_override(monkeypatch: pytest.MonkeyPatch) -> None
     assert settings.max_message_chars == 500
 
 
+SITES = ["https://www.imss.gob.mx"]
+
+
 def test_production_refuses_an_open_rest_channel() -> None:
     with pytest.raises(ValidationError, match="VENTANILLA_API_KEY"):
-        Settings(_env_file=None, environment="production")
-    assert Settings(_env_file=None, environment="production", api_key="s3cret").api_key is not None
+        Settings(_env_file=None, environment="production", allowed_origins=SITES)
+    production = Settings(
+        _env_file=None, environment="production", api_key="s3cret", allowed_origins=SITES
+    )
+    assert production.api_key is not None
+
+
+def test_production_wants_the_web_chats_sites_named_and_hides_the_api_docs() -> None:
+    with pytest.raises(ValidationError, match="VENTANILLA_ALLOWED_ORIGINS"):
+        Settings(_env_file=None, environment="production", api_key="s3cret")
+    production = Settings(
+        _env_file=None, environment="production", api_key="s3cret", allowed_origins=SITES
+    )
+    assert production.api_docs is False
+    assert Settings(_env_file=None).api_docs is True  # development
+    shown = Settings(
+        _env_file=None, environment="production", api_key="k", allowed_origins=SITES, api_docs=True
+    )
+    assert shown.api_docs is True
