@@ -115,7 +115,7 @@ class Answers:
         return today <= date.fromisoformat(document.valid_until)
 
     def _withdrawn(self, article_ids: list[str]) -> set[str]:
-        """Those of the articles the database no longer has published (the live index may be
+        """Those of the articles the database no longer has live (the live index may be
         older than an unpublish whose rebuild failed). A fixed index (benchmarks) has no
         database; a database that cannot be read withdraws nothing: the answer matters more."""
         if self._fixed is not None or not article_ids:
@@ -123,8 +123,10 @@ class Answers:
         try:
             with Session(self._engine) as session:
                 rows = session.execute(
+                    # Not live: an article being edited (draft, in review) keeps its live
+                    # revision and is still answered; an unpublished one has none.
                     select(Article.id).where(
-                        Article.id.in_(article_ids), Article.status != "published"
+                        Article.id.in_(article_ids), Article.live_revision_id.is_(None)
                     )
                 )
                 return set(rows.scalars())

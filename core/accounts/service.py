@@ -225,8 +225,15 @@ async def issue_token(session: AsyncSession, user: User) -> tuple[str, datetime]
     return token, expires
 
 
-async def user_for_token(session: AsyncSession, token: str) -> User | None:
-    """The active user a valid (known, unexpired, unrevoked) token belongs to."""
+# A session's last use is written at most this often (not at every request of a console).
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+async def user_for_token(
+    session: AsyncSession, token: str, idle: timedelta | None = None
+) -> User | None:
+    """The active user a valid (known, unexpired, unrevoked, and, with `idle`, used within that
+    long) token belongs to. A token left idle is revoked."""
     row = (
         await session.execute(
             select(ApiToken, User)
@@ -240,8 +247,20 @@ async def user_for_token(session: AsyncSession, token: str) -> User | None:
     expires = api_token.expires_at
     if expires.tzinfo is None:  # SQLite gives naive datetimes back
         expires = expires.replace(tzinfo=UTC)
-    if api_token.revoked_at is not None or expires <= datetime.now(UTC) or not user.active:
+    now = datetime.now(UTC)
+    if api_token.revoked_at is not None or expires <= now or not user.active:
         return None
+    last = api_token.last_used_at or api_token.created_at
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    if idle is not None and now - last > idle:
+        api_token.revoked_at = now
+        record(session, "session_idle", actor=user.username)
+        await session.commit()
+        return None
+    if now - last >= TOUCH_EVERY:
+        api_token.last_used_at = now
+        await session.commit()
     return user
 
 

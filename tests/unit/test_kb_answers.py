@@ -97,11 +97,16 @@ def test_an_expired_or_unpublished_article_is_not_answered_before_the_next_rebui
     assert settings.database_url
     db.migrate(settings.database_url)
     with sqlite3.connect(tmp_path / "ventanilla.db") as connection:
-        for article_id, status in (("vigente", "published"), ("retirado", "unpublished")):
+        # "vigente" is being edited (in review) with its published revision still live;
+        # "retirado" was unpublished: no live revision.
+        for article_id, status, live in (
+            ("vigente", "in_review", 7),
+            ("retirado", "unpublished", None),
+        ):
             connection.execute(
-                "INSERT INTO kb_articles (id, campaign, status, created_at, updated_at) "
-                "VALUES (?, 'derechohabiente', ?, '2026-01-01', '2026-01-01')",
-                (article_id, status),
+                "INSERT INTO kb_articles (id, campaign, status, live_revision_id, created_at, "
+                "updated_at) VALUES (?, 'derechohabiente', ?, ?, '2026-01-01', '2026-01-01')",
+                (article_id, status, live),
             )
     yesterday = (date.today() - timedelta(days=2)).isoformat()
     documents = {

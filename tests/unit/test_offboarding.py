@@ -216,3 +216,28 @@ def test_the_event_stream_outlives_quiet_spells_and_ends_when_its_account_change
         assert off.status_code == 200
         stream.until("event: account")
         assert stream.ended()
+
+
+def test_a_session_left_idle_ends(client: TestClient, tmp_path: Path) -> None:
+    """Unused for longer than VENTANILLA_SESSION_IDLE_MINUTES (60): the token no longer opens
+    anything, and the end is audited. Use within the hour keeps it."""
+    idle, busy = bearer(client, "ana"), bearer(client, "carla")
+    with sqlite3.connect(tmp_path / "ventanilla.db") as connection:
+        connection.execute(
+            "UPDATE api_tokens SET last_used_at = datetime('now', '-61 minutes') "
+            "WHERE user_id = (SELECT id FROM users WHERE username = 'ana')"
+        )
+        connection.execute(
+            "UPDATE api_tokens SET last_used_at = datetime('now', '-59 minutes') "
+            "WHERE user_id = (SELECT id FROM users WHERE username = 'carla')"
+        )
+    assert client.get("/api/auth/me", headers=idle).status_code == 401
+    assert client.get("/api/auth/me", headers=idle).status_code == 401  # and stays ended
+    assert client.get("/api/auth/me", headers=busy).status_code == 200
+    with sqlite3.connect(tmp_path / "ventanilla.db") as connection:
+        [(recent,)] = connection.execute(
+            "SELECT last_used_at >= datetime('now', '-1 minutes') FROM api_tokens "
+            "WHERE user_id = (SELECT id FROM users WHERE username = 'carla')"
+        )
+    assert recent == 1  # the use was written down
+    assert audit(tmp_path, "session_idle") == [("ana", None)]
