@@ -9,6 +9,7 @@ from knowledge_base.cli import kb_app
 from triage.cli import triage_app
 from ventanilla.bench import bench_app
 from ventanilla.bench.kb import bench_kb
+from ventanilla.keys_cli import keys_app
 from ventanilla.users_cli import users_app
 
 app = typer.Typer(
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="keys")
 app.add_typer(kb_app, name="kb")
 app.add_typer(triage_app, name="triage")
 app.add_typer(channels_app, name="channels")
