@@ -10,6 +10,7 @@ questions are stored for the knowledge editors (knowledge_base/answers.py).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -59,3 +60,17 @@ def mask_sender(sender: str) -> str:
     if len(sender) > 12:
         return sender[:4] + "…" + sender[-4:]
     return sender
+
+
+# Channels whose sender id is the person's session secret (the web chat's): whoever holds it can
+# open the conversation and write as that person. Staff never see it, revealed or not: they see
+# an opaque label that tells conversations apart.
+SECRET_SENDER_CHANNELS = frozenset({"webchat"})
+
+
+def sender_for_staff(channel: str, sender: str, reveal: bool = False) -> str:
+    """How a conversation's sender is shown to staff: masked (or, revealed and audited, whole);
+    a session secret never, only its opaque label."""
+    if channel in SECRET_SENDER_CHANNELS:
+        return "web-" + hashlib.sha256(sender.encode()).hexdigest()[:10]
+    return sender if reveal else mask_sender(sender)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from core import conversations as store
 from core.accounts.access import SupervisorUser
-from core.privacy import mask_sender, mask_text
+from core.privacy import mask_text, sender_for_staff
 from core.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/handoff", tags=["supervision"])
@@ -51,7 +51,7 @@ async def failed_deliveries(
             id=message.id,
             conversation_id=conversation.id,
             channel=conversation.channel,
-            sender=mask_sender(conversation.sender),
+            sender=sender_for_staff(conversation.channel, conversation.sender),
             author=message.author,
             text=mask_text(message.text),
             error=mask_text(message.error) if message.error else None,

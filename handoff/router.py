@@ -32,7 +32,7 @@ from core.accounts.router import presented_token
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
-from core.privacy import mask_sender, mask_text, mask_values
+from core.privacy import mask_text, mask_values, sender_for_staff
 from core.protocol import Priority
 from core.web.deps import SessionDep, SessionsDep
 from handoff import canned, emergencies, queries
@@ -72,8 +72,10 @@ DeskDep = Annotated[Desk, Depends(get_desk)]
 PresenceDep = Annotated[Presence, Depends(get_presence)]
 
 
-def show_sender(user: User, sender: str, reveal: bool = False) -> str:
-    return sender if reveal or user.role == "admin" else mask_sender(sender)
+def show_sender(user: User, conversation: store.Conversation, reveal: bool = False) -> str:
+    return sender_for_staff(
+        conversation.channel, conversation.sender, reveal or user.role == "admin"
+    )
 
 
 # ---------------------------------------------------------------- shapes
@@ -173,7 +175,7 @@ def entry(
         priority=handoff.priority,
         status=handoff.status,
         waiting_seconds=round(queries.seconds_between(handoff.created_at, end), 1),
-        sender=show_sender(user, conversation.sender),
+        sender=show_sender(user, conversation),
         channel=conversation.channel,
         position=position,
         offered_to=handoff.offered_to,
@@ -368,7 +370,7 @@ async def conversation(
         )
         await session.commit()
     base = entry(user, handoff, convo).model_dump()
-    base["sender"] = show_sender(user, convo.sender, reveal)
+    base["sender"] = show_sender(user, convo, reveal)
     if reveal:
         base["summary"] = handoff.summary
     return ConversationOut(

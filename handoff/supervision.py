@@ -25,7 +25,7 @@ from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
 from core.errors import ApiError
-from core.privacy import mask_sender, mask_text
+from core.privacy import mask_text, sender_for_staff
 from core.protocol import EmergencyKind
 from core.web.deps import SessionDep
 from core.web.exports import csv_text, day_end, day_start, download, parse_day
@@ -155,7 +155,7 @@ async def unattended_emergencies(
             waiting_seconds=round(seconds_between(handoff.created_at, handoff.closed_at or now), 1),
             created_at=handoff.created_at,
             channel=conversation.channel,
-            sender=mask_sender(conversation.sender),
+            sender=sender_for_staff(conversation.channel, conversation.sender),
         )
         for handoff, conversation in await emergencies.unattended(session, user)
     ]
@@ -211,7 +211,7 @@ async def transcripts(
                 "id": handoff.id,
                 "campaign": handoff.campaign,
                 "channel": conversation.channel,
-                "sender": mask_sender(conversation.sender),
+                "sender": sender_for_staff(conversation.channel, conversation.sender),
                 "status": handoff.status,
                 "disposition": handoff.disposition,
                 "agent": handoff.agent,

@@ -26,7 +26,7 @@ from core.accounts.models import User
 from core.accounts.service import record
 from core.db import utcnow
 from core.errors import ApiError
-from core.privacy import mask_sender, mask_values
+from core.privacy import mask_values, sender_for_staff
 from core.web.deps import SessionDep, SettingsDep
 from core.web.exports import csv_text, day_end, day_start, download, parse_day
 from triage.engine import Level
@@ -116,7 +116,11 @@ async def _assessments(
             protocol_version=a.protocol_version,
             channel=a.channel,
             conversation_id=a.conversation_id,
-            sender=mask_sender(conversation.sender) if conversation is not None else None,
+            sender=(
+                sender_for_staff(conversation.channel, conversation.sender)
+                if conversation is not None
+                else None
+            ),
             answers=mask_values(a.answers),
         )
         for a, conversation in (await session.execute(query)).all()

@@ -100,6 +100,9 @@ def test_webchat_user_to_agent_and_back_to_the_bot(handoff_system: RunningSystem
     assert [m["author"] for m in transcript["messages"][:2]] == ["user", "bot"]  # bot part too
     revealed = ana.get(f"/api/handoff/conversations/{entry['id']}", reveal="true").json()
     assert "12345678901" in revealed["messages"][-1]["text"]
+    # Revealing shows the person's data, never their web chat session: with it, anyone could
+    # open the conversation and write as them. Staff get an opaque label instead.
+    assert revealed["sender"].startswith("web-") and chat.session not in str(revealed)
 
     # Canned response by short code, and an internal note the user never sees.
     ana.post(f"/api/handoff/conversations/{entry['id']}/messages", {"text": "/espera"})

@@ -159,3 +159,14 @@ async def test_a_failing_statement_does_not_carry_its_values(tmp_path: object) -
         await engine.dispose()
     assert "12345678901" not in str(failure.value)
     assert "hidden" in str(failure.value)  # SQLAlchemy says the parameters were left out
+
+
+def test_a_web_chat_session_is_never_shown_to_staff_even_revealed() -> None:
+    from core.privacy import sender_for_staff
+
+    session = "3f9c2a71-6b0e-4d8a-9f15-0c2b7e4d1a90"
+    shown = {sender_for_staff("webchat", session, reveal) for reveal in (False, True)}
+    assert len(shown) == 1 and shown.pop().startswith("web-")
+    assert session[:4] not in sender_for_staff("webchat", session)  # no part of the secret
+    assert sender_for_staff("whatsapp", "whatsapp:+5215511112222") == "••••••2222"
+    assert sender_for_staff("whatsapp", "whatsapp:+5215511112222", reveal=True).endswith("2222")
