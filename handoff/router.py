@@ -11,6 +11,7 @@ lists come from queries.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -468,8 +469,10 @@ async def events(
                     continue
                 yield f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
         finally:
-            if following is not None:
+            if following is not None:  # let it finish cancelling before the generator closes
                 following.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await following
             await subscription.aclose()
 
     return StreamingResponse(
