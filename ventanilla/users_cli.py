@@ -34,13 +34,19 @@ async def _with_session(work):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
 
-def _apply(work, done: str) -> None:  # type: ignore[no-untyped-def]
-    """Run an account change; print the account, or the reason in Spanish and exit 2."""
+def run_change(work):  # type: ignore[no-untyped-def]
+    """Run an account or key change in a session; its result, or the reason in Spanish on
+    standard error and exit status 2."""
     try:
-        user = asyncio.run(_with_session(work))
+        return asyncio.run(_with_session(work))
     except service.AccountError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def _apply(work, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run an account change; print the account, or the reason in Spanish and exit 2."""
+    user = run_change(work)
     campaigns = ", ".join(user.campaigns) or "ninguna"
     typer.echo(f"{done}: {user.username} ({user.role}; campañas: {campaigns})")
 
@@ -119,13 +125,7 @@ def reset_password(username: str, password_stdin: PasswordStdin = False) -> None
 @users_app.command("revoke-tokens")
 def revoke_tokens(username: str) -> None:
     """End every session and bearer token of an account (a lost laptop, a shared password)."""
-    try:
-        count = asyncio.run(
-            _with_session(lambda session: service.revoke_tokens(session, username, "cli"))
-        )
-    except service.AccountError as exc:
-        typer.echo(f"Error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+    count = run_change(lambda session: service.revoke_tokens(session, username, "cli"))
     typer.echo(f"Sesiones terminadas de {username}: {count}")
 
 

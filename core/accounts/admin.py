@@ -5,8 +5,9 @@ cannot deactivate their own account (someone must remain able to undo it)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
@@ -20,6 +21,7 @@ from core.errors import ApiError
 from core.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/admin/users", tags=["admin"])
+T = TypeVar("T")
 
 
 def admins(user: CurrentUser) -> User:
@@ -61,11 +63,12 @@ def _account(user: User) -> Account:
     )
 
 
-async def _change(work) -> User:  # type: ignore[no-untyped-def]
+async def _change(work: Awaitable[T]) -> T:
+    """An account change, its refusal as the API says it: 404 for an unknown account, else 400."""
     try:
         return await work
     except service.AccountError as exc:
-        missing = str(exc).startswith("No existe")
+        missing = isinstance(exc, service.UnknownAccount)
         raise ApiError(404 if missing else 400, "account", str(exc)) from exc
 
 
@@ -107,8 +110,5 @@ async def set_password(
     summary="End every session and bearer token of the account",
 )
 async def revoke(username: str, admin: AdminUser, session: SessionDep) -> Revoked:
-    try:
-        count = await service.revoke_tokens(session, username, admin.username)
-    except service.AccountError as exc:
-        raise ApiError(404, "account", str(exc)) from exc
+    count = await _change(service.revoke_tokens(session, username, admin.username))
     return Revoked(username=username, tokens_revoked=count)

@@ -40,6 +40,10 @@ class AccountError(ValueError):
     """An account request that cannot be done, with the reason in Spanish."""
 
 
+class UnknownAccount(AccountError):
+    """The account named does not exist."""
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -146,7 +150,7 @@ async def change_role(
 async def _existing(session: AsyncSession, username: str) -> User:
     user = await find_user(session, username)
     if user is None:
-        raise AccountError(f"No existe el usuario {username!r}.")
+        raise UnknownAccount(f"No existe el usuario {username!r}.")
     return user
 
 
