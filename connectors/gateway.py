@@ -67,6 +67,11 @@ class Gateway:
         self._postman = postman
         self._in_flight: set[asyncio.Task[Any]] = set()
 
+    @property
+    def database(self) -> async_sessionmaker[AsyncSession]:
+        """For a channel's own tables (the web chat's sessions)."""
+        return self._sessions
+
     async def accept(
         self, inbound: InboundMessage, acknowledge: Acknowledge | None = None
     ) -> Accepted:

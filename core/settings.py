@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(
         default=["*"], description="Origins allowed to open the web chat WebSocket"
     )
+    webchat_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A web chat session unused this long (no message, no tab open) ends; the "
+        "person's next visit starts a new conversation",
+    )
     # The API's documentation (/docs, /redoc, /openapi.json); off by default in production.
     api_docs: bool | None = None
 

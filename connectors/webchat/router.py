@@ -1,7 +1,9 @@
 """Web chat: the widget's files and its WebSocket transport (protocol: webchat/README.md).
 
-A session id is the web chat's sender: issued by the server at the first `hello`, kept by the
-browser, presented again after a reload or a dropped connection to get the history back.
+A session's secret is issued by the server at the first `hello`, kept by the browser, and
+presented again after a reload or a dropped connection to get the history back; each `hello`
+answers with a new one. The conversation's sender is another, opaque id that never leaves the
+server (webchat/sessions.py), so no one who sees a conversation can open it as the person.
 
 The channel sends by publishing frames on the bus (topic `deliver`): every gateway process hands
 them to the sockets of that session it holds, so with several processes a reply reaches a tab
@@ -15,7 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from fastapi.responses import FileResponse
 from connectors.channel import Channel, InboundMessage, InvalidMessage, Runtime
 from connectors.deps import GatewayDep
 from connectors.gateway import Accepted, Gateway
+from connectors.webchat import sessions
 from core.conversations import Message
 from core.ports import ConversationRef
 from core.web.deps import SettingsDep
@@ -45,6 +48,14 @@ ERRORS = {
     "frame_too_large": "Tu mensaje es demasiado largo.",
 }
 UNKNOWN_SESSION_NOTICE = "No encontramos tu conversación anterior; empezamos una nueva."
+EXPIRED_SESSION_NOTICE = (
+    "Tu conversación anterior se cerró por inactividad, para proteger tus datos; empezamos una "
+    "nueva."
+)
+NOTICES = {
+    sessions.Outcome.UNKNOWN: UNKNOWN_SESSION_NOTICE,
+    sessions.Outcome.EXPIRED: EXPIRED_SESSION_NOTICE,
+}
 
 
 @router.get("/", include_in_schema=False)
@@ -140,11 +151,12 @@ def ack_frame(client_id: str | None, message_id: int, duplicate: bool) -> dict[s
 class WebchatConnection:
     """One socket's conversation with the server."""
 
-    def __init__(self, socket: WebSocket, gateway: Gateway, hub: Hub):
+    def __init__(self, socket: WebSocket, gateway: Gateway, hub: Hub, idle: timedelta):
         self.socket = socket
         self.gateway = gateway
         self.hub = hub
-        self.session: str | None = None
+        self.idle = idle
+        self.sender: str | None = None  # the conversation's, once a hello opened it
 
     async def reply(self, frame: dict[str, Any]) -> None:
         await self.hub.send(self.socket, frame)
@@ -180,39 +192,34 @@ class WebchatConnection:
         else:
             await self.reply(error_frame("unknown_type"))
 
-    async def on_hello(self, requested: Any) -> None:
-        notice = None
-        conversation = None
-        if isinstance(requested, str) and requested:
-            conversation = await self.gateway.conversation(CHANNEL, requested)
-            if conversation is None:
-                notice = UNKNOWN_SESSION_NOTICE
-        restored = conversation is not None
-        if conversation is None:
-            requested = secrets.token_urlsafe(24)
-            conversation = await self.gateway.open_conversation(CHANNEL, requested)
-        if self.session is not None:
-            self.hub.leave(self.session, self.socket)
-        self.session = requested
-        self.hub.join(requested, self.socket)  # before the history: nothing falls in between
+    async def on_hello(self, presented: Any) -> None:
+        async with self.gateway.database() as db:
+            opened = await sessions.open_session(
+                db, presented if isinstance(presented, str) else None, self.idle
+            )
+        conversation = await self.gateway.open_conversation(CHANNEL, opened.sender)
+        if self.sender is not None:
+            self.hub.leave(self.sender, self.socket)
+        self.sender = opened.sender
+        self.hub.join(opened.sender, self.socket)  # before the history: nothing falls in between
         history = await self.gateway.history(conversation)
-        if restored:
+        if opened.restored:
             await self.gateway.desk.user_returned(conversation)
         await self.hub.send_now(
             self.socket,
             {
                 "type": "session",
-                "session": requested,
-                "restored": restored,
+                "session": opened.secret,
+                "restored": opened.restored,
                 "history": [m.as_dict() for m in history],
-                "notice": notice,
+                "notice": NOTICES.get(opened.outcome),
             },
         )
         await self.hub.release(self.socket, history[-1].id if history else 0)
 
     async def on_message(self, data: dict[str, Any]) -> None:
         client_id = data.get("client_id") if isinstance(data.get("client_id"), str) else None
-        if self.session is None:
+        if self.sender is None:
             await self.reply(error_frame("no_session", client_id=client_id))
             return
         text, payload = data.get("text"), data.get("payload")
@@ -221,17 +228,18 @@ class WebchatConnection:
             return
         inbound = InboundMessage(
             channel=CHANNEL,
-            sender=self.session,
+            sender=self.sender,
             text=text,
             payload=payload or None,
             external_id=client_id[:255] if client_id else None,
         )
-        session = self.session
+        sender = self.sender
 
         async def acknowledge(accepted: Accepted) -> None:
             await self.reply(ack_frame(client_id, accepted.message.id, accepted.duplicate))
             if not accepted.duplicate:  # the person's other tabs show it too
-                await self.hub.broadcast(session, message_frame(accepted.message), self.socket)
+                await self.hub.broadcast(sender, message_frame(accepted.message), self.socket)
+            self.gateway.spawn(_touch(self.gateway, sender))  # not in the turn's way
 
         try:
             # Shielded: a socket that drops right now does not cancel the commit half-way.
@@ -244,6 +252,7 @@ class WebchatChannel(Channel):
     name = CHANNEL
     label = "Chat web"
     router = router
+    payloads_from_client = True  # the page sends them: only the offered buttons' count
 
     def __init__(self) -> None:
         super().__init__()
@@ -290,7 +299,8 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
         return
     await socket.accept()
     hub = webchat_channel(socket).hub
-    connection = WebchatConnection(socket, gateway, hub)
+    idle = timedelta(minutes=settings.webchat_idle_minutes)
+    connection = WebchatConnection(socket, gateway, hub, idle)
     try:
         while True:
             raw = await socket.receive()
@@ -300,14 +310,20 @@ async def webchat_socket(socket: WebSocket, gateway: GatewayDep, settings: Setti
     except WebSocketDisconnect:
         pass
     finally:
-        if connection.session is not None and hub.leave(connection.session, socket):
+        if connection.sender is not None and hub.leave(connection.sender, socket):
             # Waiting in a queue with no tab open: abandoned unless they come back in time.
             # A task of its own: this handler may be being cancelled, and a database call
             # cancelled half-way leaves its connection behind.
-            gateway.spawn(_user_left(gateway, connection.session))
+            gateway.spawn(_user_left(gateway, connection.sender))
 
 
-async def _user_left(gateway: Gateway, session: str) -> None:
-    conversation = await gateway.conversation(CHANNEL, session)
+async def _touch(gateway: Gateway, sender: str) -> None:
+    async with gateway.database() as db:
+        await sessions.touch(db, sender)
+
+
+async def _user_left(gateway: Gateway, sender: str) -> None:
+    await _touch(gateway, sender)  # idle from now: the last tab closed
+    conversation = await gateway.conversation(CHANNEL, sender)
     if conversation is not None:
         await gateway.desk.user_left(conversation)

@@ -6,10 +6,14 @@ The ``system`` fixture (tests/conftest.py) starts everything and gives ``system.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -141,7 +145,8 @@ def test_chat_quick_reply_reload_and_literal_text(
     expect(widget.bot).to_have_count(len(bot_texts), timeout=UI_TIMEOUT_MS)
     assert widget.texts(widget.user) == user_texts
     assert widget.texts(widget.bot)[: len(bot_texts)] == bot_texts
-    assert _stored_session(page) == session
+    rotated = _stored_session(page)  # each hello answers with a new secret
+    assert rotated and rotated != session
 
     # Markup typed by a person is shown as the characters they typed, never run.
     bots_before = widget.bot.count()
@@ -322,7 +327,7 @@ def test_reconnects_resumes_and_sends_what_was_typed_offline(system: Any, new_pa
     widget.wait_new_bot_reply(bots_before)
     ids = widget.log.locator("[data-id]").evaluate_all("els => els.map(e => e.dataset.id)")
     assert len(ids) == len(set(ids)), ids
-    assert _stored_session(page) == session
+    assert _stored_session(page) not in (None, session)  # the reconnection rotated it
     assert page.js_errors == []
 
 
@@ -341,6 +346,40 @@ def test_unknown_session_starts_a_new_one_with_a_notice(system: Any, new_page: A
     new_session = _stored_session(page)
     assert new_session and new_session != "sesion-que-no-existe"
     expect(widget.user).to_have_count(0)
+
+
+def test_a_session_left_idle_starts_anew_with_a_notice_and_shows_nothing_of_before(
+    system: Any, new_page: Any
+) -> None:
+    first = new_page(PHONE)
+    widget = Widget(first)
+    first.goto(system.base_url.rstrip("/") + "/")
+    widget.wait_online()
+    widget.greet_and_get_menu()
+    secret = _stored_session(first)
+    assert secret
+    first.close()  # the person leaves; the gateway marks the session used at this moment
+    time.sleep(1)
+    # 31 minutes pass (VENTANILLA_WEBCHAT_IDLE_MINUTES is 30).
+    database = Path(system.env["VENTANILLA_VAR_DIR"]) / "ventanilla.db"
+    long_ago = (datetime.now(UTC) - timedelta(minutes=31)).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(database) as connection:
+        changed = connection.execute(
+            "UPDATE webchat_sessions SET last_seen_at = ? WHERE sender ="
+            " (SELECT sender FROM webchat_secrets WHERE secret_sha256 = ?)",
+            (long_ago, hashlib.sha256(secret.encode()).hexdigest()),
+        ).rowcount
+    assert changed == 1
+
+    # The next person at this computer opens the chat: a new conversation, with a notice.
+    page = new_page(PHONE)
+    widget = Widget(page)
+    page.add_init_script(f"localStorage.setItem('ventanilla.session', {json.dumps(secret)});")
+    page.goto(system.base_url.rstrip("/") + "/")
+    widget.wait_online()
+    expect(page.get_by_test_id("vt-notice")).to_contain_text("se cerró por inactividad")
+    expect(widget.user).to_have_count(0)
+    expect(widget.bot).to_have_count(0)
 
 
 @pytest.mark.parametrize("length", [20_000, 100_000], ids=["long-message", "huge-frame"])

@@ -10,6 +10,7 @@ Needs PostgreSQL (trust auth, database `test`) and Redis; skipped when either is
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -172,8 +173,9 @@ def test_user_on_one_gateway_and_agent_on_the_other(scaled: Scaled) -> None:
     with psycopg.connect(scaled.database_url) as connection:
         authors = connection.execute(
             "SELECT m.author FROM messages m JOIN conversations c ON c.id = m.conversation_id"
-            " WHERE c.channel = 'webchat' AND c.sender = %s ORDER BY m.id",
-            (chat.session,),
+            " JOIN webchat_secrets s ON s.sender = c.sender"
+            " WHERE c.channel = 'webchat' AND s.secret_sha256 = %s ORDER BY m.id",
+            (hashlib.sha256(chat.session.encode()).hexdigest(),),
         ).fetchall()
     assert ("agent",) in authors and ("user",) in authors and ("bot",) in authors
 

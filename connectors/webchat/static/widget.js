@@ -1009,6 +1009,8 @@ button, textarea { font: inherit; color: inherit; margin: 0; }
     }, HELLO_TIMEOUT_MS);
     sock.addEventListener("open", () => {
       if (ws !== sock) return;
+      // The newest secret: each hello rotates it, and another tab of this site may have done so.
+      sessionId = storageGet() || sessionId;
       sock.send(JSON.stringify({ type: "hello", session: sessionId || null }));
     });
     sock.addEventListener("message", (ev) => {
