@@ -87,6 +87,13 @@ class Channel:
     # How long after the person's last message the institute may write freely (WhatsApp's and
     # Messenger's customer-service window); None: no window.
     window: ClassVar[timedelta | None] = None
+    # The person's own program makes the payloads (the web chat's page): one counts only when it
+    # is a button the bot offered, else the message is read as what it says. Elsewhere the
+    # channel makes them from the provider's verified webhook.
+    payloads_from_client: ClassVar[bool] = False
+    # An integrator's system sends a button's payload as the text ("/intent{…}": REST only). On
+    # every other channel a typed "/…" that is no offered button is words, never an intent.
+    slash_intents: ClassVar[bool] = False
 
     router: APIRouter
 

@@ -62,6 +62,38 @@ APOLOGY: Reply = {
 }
 
 
+def _may_command(message: store.Message, channel: Channel) -> bool:
+    """Whether the message could steer the bot by itself (a payload, or text that Rasa would
+    read as an intent) on a channel whose rules restrict that."""
+    if message.payload is not None:
+        return channel.payloads_from_client and kind_of(message.payload) is None
+    return not channel.slash_intents and message.text.lstrip().startswith("/")
+
+
+def screen_payload(message: store.Message, channel: Channel, offered: set[str]) -> None:
+    """What the bot may take from a message: a payload only when it is a button the bot offered
+    (on channels whose client makes payloads), an intent in the text ("/request_human") only
+    then too; anything else is read as the words it is. Changes the message in memory only:
+    what the person sent stays stored as sent."""
+    payload = message.payload
+    if (
+        payload is not None
+        and channel.payloads_from_client
+        and payload not in offered
+        and kind_of(payload) is None
+    ):
+        log.info("message %s: a payload no button offered, read as text", message.id)
+        message.payload = None
+    said = message.text.strip()
+    if (
+        message.payload is None
+        and not channel.slash_intents
+        and said.startswith("/")
+        and said not in offered
+    ):
+        message.text = said.lstrip("/").strip() or "?"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     retries: int = 3  # after the first attempt
@@ -183,7 +215,10 @@ class TurnRunner:
             if turn is None:
                 return None
             message, ref, mode = turn.message, turn.conversation.ref, turn.conversation.mode
-        channel = self._channels.get(ref.channel)
+            channel = self._channels.get(ref.channel)
+            if channel is not None and _may_command(message, channel):
+                offered = await store.offered_payloads(session, ref.id, before=message.id)
+                screen_payload(message, channel, offered)
         pulled = channel is not None and channel.pulled
         if turn.first:
             await self._desk.conversation_started(ref)

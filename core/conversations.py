@@ -443,6 +443,29 @@ async def last_to_person(session: AsyncSession, conversation_id: int) -> Message
     return result.scalars().first()
 
 
+async def offered_payloads(
+    session: AsyncSession, conversation_id: int, before: int, recent: int = 10
+) -> set[str]:
+    """The payloads of the buttons in the last `recent` messages sent to the person before
+    message `before`: what a button the person pressed may carry."""
+    result = await session.execute(
+        select(Message.buttons)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.author.in_(TO_PERSON),
+            Message.id < before,
+        )
+        .order_by(Message.id.desc())
+        .limit(recent)
+    )
+    return {
+        button["payload"]
+        for buttons in result.scalars()
+        for button in buttons or []
+        if isinstance(button, dict) and isinstance(button.get("payload"), str)
+    }
+
+
 async def last_from_person(session: AsyncSession, conversation_id: int) -> Message | None:
     """The last message the person sent in a conversation."""
     result = await session.execute(

@@ -171,6 +171,7 @@ class RestChannel(Channel):
     label = "API REST"
     router = router
     pulled = True  # the integrator takes the answer or fetches it with the cursor
+    slash_intents = True  # its clients' buttons send their payloads as the text
 
     async def send(self, conversation: ConversationRef, message: Message) -> None:
         return None  # never called: the channel is pulled

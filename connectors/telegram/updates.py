@@ -11,6 +11,7 @@ again until the webhook answers 2xx, and the gateway keeps one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from telegram import Message, Update
@@ -20,6 +21,8 @@ from connectors.channel import InboundMessage
 
 CHANNEL = "telegram"
 BUTTON_PREFIX = "b:"  # callback data "b:<message id>:<button index>" (at most 64 bytes)
+START = re.compile(r"^/start(@\w+)?(\s|$)")
+GREETING = "hola"  # what "/start" means: the person opened the conversation
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,9 @@ def to_inbound(update: Update) -> InboundMessage | ButtonPress | None:
         return None
     sender = str(message.chat.id)
     if message.text is not None:
-        return InboundMessage(CHANNEL, sender, message.text, external_id=external_id(update))
+        # Telegram sends "/start" when a person opens the bot (a link may add a parameter).
+        text = GREETING if START.match(message.text) else message.text
+        return InboundMessage(CHANNEL, sender, text, external_id=external_id(update))
     kind = _media_kind(message)
     if kind is None:  # a poll, a dice, a service message: nothing to answer
         return None

@@ -19,12 +19,12 @@ import pytest
 from connectors.webchat.client import ChatClient, bot_texts
 from handoff import metrics
 from tests.browser.helpers import UI_TIMEOUT_MS, expect, sign_in
-from tests.utils.staff import Staff, create_user, frames_until
+from tests.utils.staff import Staff, ask_for_a_person, create_user, frames_until
 from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.browser
 
-CAMPAIGN = "bienestar_social"  # used by no other test of the shared system
+CAMPAIGN = "trabajadoras_hogar"  # used by no other test of the shared system
 
 
 def events_of(system: RunningSystem) -> list[metrics.Event]:
@@ -64,7 +64,7 @@ def test_agent_claims_replies_and_closes_in_the_console(
     sign_in(page, f"{system.base_url}/consola", "vera.consola")  # signing in: available
 
     chat = ChatClient(system.ws_url)
-    queued = bot_texts(chat.turn(f'/request_human{{"campaign": "{CAMPAIGN}"}}'))
+    queued = bot_texts(ask_for_a_person(chat, CAMPAIGN))
     assert "lugar 1" in queued[-1]
 
     # The offer appears without reloading; accept it.
@@ -73,7 +73,7 @@ def test_agent_claims_replies_and_closes_in_the_console(
     claim.click()
     frames_until(chat, lambda f: f["type"] == "message" and "Ya te atiende" in f["text"])
     transcript = page.get_by_test_id("transcript")
-    expect(transcript).to_contain_text("request_human", timeout=UI_TIMEOUT_MS)
+    expect(transcript).to_contain_text("hablar con una persona", timeout=UI_TIMEOUT_MS)
 
     page.get_by_test_id("reply-input").fill("Hola, te atiende Vera. ¿En qué te ayudo?")
     page.get_by_test_id("reply-send").click()

@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from connectors.webchat.client import ChatClient, bot_buttons, bot_texts
+from tests.utils.staff import rest_say
 from ventanilla.launcher import RunningSystem
 
 pytestmark = pytest.mark.integration
@@ -54,14 +55,14 @@ def test_first_contact_fallback_twice_and_goodbye(system: RunningSystem) -> None
 
 
 def test_did_you_mean_offers_the_likely_options(system: RunningSystem) -> None:
-    chat = ChatClient(system.ws_url)
-    chat.turn("hola")
-    frames = chat.turn("/nlu_fallback", payload="/nlu_fallback")
-    (text,) = bot_texts(frames)
+    # Forced with the intent itself: through REST, whose integrators may send intents (the web
+    # chat takes only payloads the bot offered).
+    sender = f"rest-{uuid.uuid4().hex}"
+    rest_say(system, sender, "hola")
+    [text] = [m["text"] for m in rest_say(system, sender, "/nlu_fallback")]
     assert text.startswith("No estoy seguro de haberte entendido.")
-    none_of_these = chat.turn("Ninguna de estas", payload="/nlu_fallback")
-    assert "Sigo sin entenderte" in bot_texts(none_of_these)[0]
-    chat.close()
+    none_of_these = rest_say(system, sender, "/nlu_fallback")
+    assert "Sigo sin entenderte" in none_of_these[0]["text"]
 
 
 def test_quick_reply_sends_its_payload_and_shows_its_title(system: RunningSystem) -> None:
@@ -87,6 +88,25 @@ def test_request_human_with_nobody_online_offers_a_callback(system: RunningSyste
     chat.close()
 
 
+def test_a_script_cannot_steer_the_bot_with_payloads_it_was_not_offered(
+    system: RunningSystem,
+) -> None:
+    """The page makes its own payloads: one the bot did not offer is read as its text, so a
+    script cannot raise an emergency or pick a queue by naming an intent."""
+    chat = ChatClient(system.ws_url)
+    greeted = bot_texts(chat.turn("hola", payload="/emergency_heart_attack"))
+    assert "asistente virtual" in greeted[0] and not any("911" in t for t in greeted)
+    # Typed as an intent with a campaign, it is words: the default queue, as anyone asking.
+    asked = bot_texts(chat.turn('/request_human{"campaign": "pensionados"}'))[-1]
+    assert "Orientación a derechohabientes" in asked and "Pensionados" not in asked
+    # The buttons the bot did offer work.
+    menu = bot_buttons(chat.turn("menú", payload="/show_menu"))
+    assert "/ask_question" in [b["payload"] for b in menu]
+    topics = chat.turn("Preguntas y trámites", payload="/ask_question")
+    assert any("pensionados" in b["payload"] for b in bot_buttons(topics))
+    chat.close()
+
+
 def test_reload_restores_the_whole_history(system: RunningSystem) -> None:
     chat = ChatClient(system.ws_url)
     chat.turn("hola")
@@ -94,7 +114,7 @@ def test_reload_restores_the_whole_history(system: RunningSystem) -> None:
     chat.close()
 
     reloaded = ChatClient(system.ws_url, session=chat.session)
-    assert reloaded.hello["restored"] is True and reloaded.hello["session"] == chat.session
+    assert reloaded.hello["restored"] is True and reloaded.hello["session"] != chat.session
     history = reloaded.hello["history"]
     assert [m["from"] for m in history][:1] == ["user"]
     assert [m["text"] for m in history if m["from"] == "user"] == ["hola", "¿eres un robot?"]

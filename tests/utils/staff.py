@@ -76,3 +76,24 @@ def frames_until(
         if match(frame):
             return frames
     raise AssertionError(f"no matching frame in {frames}")
+
+
+def offered(frames: list[dict[str, Any]], payload: str) -> dict[str, str]:
+    """The button with this payload among a turn's messages (AssertionError if none)."""
+    for frame in frames:
+        for button in frame.get("buttons") or [] if frame.get("type") == "message" else []:
+            if button["payload"] == payload:
+                return button
+    raise AssertionError(f"no button {payload!r} in {frames}")
+
+
+def ask_for_a_person(chat: ChatClient, campaign: str) -> list[dict[str, Any]]:
+    """On the web chat, as a person does (its page cannot name a campaign): the menu, the topic
+    of the question, then "quiero hablar con una persona". The last turn's frames."""
+    ask = offered(chat.turn("hola"), "/ask_question")
+    topic = offered(
+        chat.turn(ask["title"], payload=ask["payload"]),
+        f'/ask_question{{"campaign": "{campaign}"}}',
+    )
+    chat.turn(topic["title"], payload=topic["payload"])
+    return chat.turn("quiero hablar con una persona")
