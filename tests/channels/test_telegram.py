@@ -100,6 +100,15 @@ def test_a_message_reaches_the_bot_and_the_reply_reaches_the_chat_intact(setup: 
     assert "sendChatAction" in setup.telegram.methods()
 
 
+def test_start_is_a_greeting_and_a_typed_command_is_words(setup: Setup) -> None:
+    """Telegram sends "/start" when a person opens the bot; other "/…" typed are no intents."""
+    setup.post(text_update("/start campania-radio", 501))
+    setup.telegram.wait_for(1, CHAT)
+    setup.post(text_update("/request_human", 502))
+    setup.telegram.wait_for(2, CHAT)
+    assert setup.rasa.messages() == ["hola", "request_human"]
+
+
 @pytest.mark.parametrize("secret", [None, "otro-secreto", SECRET + "x", ""])
 def test_a_missing_or_wrong_secret_is_403_and_nothing_is_stored(
     setup: Setup, secret: str | None
