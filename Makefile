@@ -1,5 +1,5 @@
 # The two commands a newcomer needs: `make run` and `make test`.
-.PHONY: run test setup setup-test lint bench-nlu lock
+.PHONY: run test setup setup-test lint bench-nlu fuzz lock
 
 run: setup
 	.venv/bin/ventanilla run
@@ -21,6 +21,10 @@ lint:
 
 bench-nlu: setup
 	.venv/bin/ventanilla bench nlu
+
+# The API fuzz, longer than the one in `make test`: every operation as every role (ventanilla/fuzz.py)
+fuzz: setup-test
+	.venv/bin/ventanilla fuzz --examples 25
 
 # Re-freeze both environments after changing requirements/*.in
 lock:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from alembic import command
 from alembic.config import Config
+from annotated_types import Ge, Le
 from sqlalchemy import DateTime, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -21,6 +22,12 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+psycopg"}
 _SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
+
+
+# A row's id as requests may name it (a path, a body): SQLite and PostgreSQL keep 64-bit integers,
+# so a larger number is refused as invalid (422) instead of failing in the driver (500).
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Ge(1), Le(MAX_ROW_ID)]
 
 
 class Base(DeclarativeBase):

@@ -32,7 +32,7 @@ from core.accounts.models import AuditEvent, User
 from core.accounts.router import presented_token
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
-from core.db import utcnow
+from core.db import RowId, utcnow
 from core.privacy import mask_text, mask_values, sender_for_staff
 from core.protocol import Priority
 from core.web.deps import SessionDep, SessionsDep
@@ -262,7 +262,9 @@ async def take_next(user: StaffUser, desk: DeskDep, session: SessionDep) -> Queu
         409: {"description": "Taken by someone else, or I am at my maximum"},
     },
 )
-async def claim(handoff_id: int, user: StaffUser, desk: DeskDep, session: SessionDep) -> QueueEntry:
+async def claim(
+    handoff_id: RowId, user: StaffUser, desk: DeskDep, session: SessionDep
+) -> QueueEntry:
     handoff = await desk.claim(user, handoff_id)
     return await entry_for(session, user, handoff)
 
@@ -272,7 +274,7 @@ async def claim(handoff_id: int, user: StaffUser, desk: DeskDep, session: Sessio
     status_code=204,
     summary="Turn down an offer: back to the queue for someone else",
 )
-async def decline(handoff_id: int, user: AgentUser, desk: DeskDep) -> None:
+async def decline(handoff_id: RowId, user: AgentUser, desk: DeskDep) -> None:
     await desk.decline(user, handoff_id)
 
 
@@ -281,7 +283,7 @@ async def decline(handoff_id: int, user: AgentUser, desk: DeskDep) -> None:
     response_model=MessageOut,
     summary="Reply to the user on their channel; `/codigo` sends a canned response",
 )
-async def reply(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep) -> MessageOut:
+async def reply(handoff_id: RowId, body: TextIn, user: StaffUser, desk: DeskDep) -> MessageOut:
     message = await desk.reply(user, handoff_id, body.text)
     return message_out(message, reveal=True)
 
@@ -291,7 +293,7 @@ async def reply(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep) -
     response_model=NoteOut,
     summary="Internal note: only staff see it",
 )
-async def add_note(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep) -> NoteOut:
+async def add_note(handoff_id: RowId, body: TextIn, user: StaffUser, desk: DeskDep) -> NoteOut:
     note = await desk.note(user, handoff_id, body.text)
     return note_out(note)
 
@@ -302,7 +304,7 @@ async def add_note(handoff_id: int, body: TextIn, user: StaffUser, desk: DeskDep
     summary="Close with a disposition code; the bot takes over and asks the survey",
 )
 async def close(
-    handoff_id: int, body: CloseIn, user: StaffUser, desk: DeskDep, session: SessionDep
+    handoff_id: RowId, body: CloseIn, user: StaffUser, desk: DeskDep, session: SessionDep
 ) -> QueueEntry:
     handoff = await desk.close(user, handoff_id, body.disposition)
     return await entry_for(session, user, handoff)
@@ -314,7 +316,7 @@ async def close(
     summary="Send the conversation to another campaign's queue",
 )
 async def transfer(
-    handoff_id: int, body: TransferIn, user: StaffUser, desk: DeskDep, session: SessionDep
+    handoff_id: RowId, body: TransferIn, user: StaffUser, desk: DeskDep, session: SessionDep
 ) -> QueueEntry:
     handoff = await desk.transfer(user, handoff_id, body.campaign)
     return await entry_for(session, user, handoff)
@@ -346,7 +348,7 @@ def channel_limits(
     summary="Transcript (bot part included), context and notes; the view is audited",
 )
 async def conversation(
-    handoff_id: int,
+    handoff_id: RowId,
     request: Request,
     user: StaffUser,
     session: SessionDep,

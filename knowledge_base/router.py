@@ -18,6 +18,7 @@ from starlette.requests import HTTPConnection
 
 from core.accounts.models import User
 from core.accounts.router import CurrentUser
+from core.db import RowId
 from core.errors import ApiError
 from core.web.deps import SessionDep
 from knowledge_base import unanswered
@@ -212,7 +213,7 @@ async def diff(
     response_model=ArticleOut,
     summary="A new draft with an old revision's content",
 )
-async def restore(article_id: str, number: int, user: Editor, indexer: IndexerDep) -> ArticleOut:
+async def restore(article_id: str, number: RowId, user: Editor, indexer: IndexerDep) -> ArticleOut:
     return article_out(await indexer.kb.workflow.restore(article_id, number, user.username))
 
 
@@ -236,7 +237,7 @@ class GroupOut(BaseModel):
     question: str = Field(description="The question the group formed around")
     count: int
     questions: list[str]
-    ids: list[int]
+    ids: list[RowId]
 
 
 @router.get(
@@ -277,7 +278,9 @@ async def unanswered_groups(
 
 
 class DraftFromGroup(BaseModel):
-    ids: list[int] = Field(min_length=1, description="The group's unanswered-question ids")
+    ids: list[RowId] = Field(
+        min_length=1, max_length=1000, description="The group's unanswered-question ids"
+    )
     id: str = Field(description="The new article's id (kebab-case)")
     title: str
     campaign: str
