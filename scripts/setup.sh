@@ -26,17 +26,23 @@ find_python() {
   return 1
 }
 
+# The installer itself: the Python builds here come with pip 23.2, which has known advisories
+# (CVE-2023-5752, CVE-2025-8869); 25.3 fixes both.
+PIP_VERSION=25.3
+
 # Build or update a venv from its lock file; a stamp with the lock's hash says it is current.
 sync_venv() {
   local venv=$1 python=$2 lock=$3 stamp hash
   stamp="$venv/.ventanilla-lock"
-  hash=$(sha256sum "$lock" | cut -d' ' -f1)
+  hash=$( (cat "$lock"; echo "pip==$PIP_VERSION") | sha256sum | cut -d' ' -f1)
   if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$hash" ]]; then
     say "$venv está al día"
     return 0
   fi
   [[ -x "$venv/bin/python" ]] || { say "creando $venv con $python"; "$python" -m venv "$venv"; }
   say "instalando $lock en $venv (unos minutos la primera vez)"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pip==$PIP_VERSION" 2>&1 \
+    | grep -v -e '^WARNING: Location' || true
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$lock" 2>&1 \
     | grep -v -e '^WARNING: Location' -e 'DEPRECATION' || true
   "$venv/bin/python" -m pip check >/dev/null 2>&1 || "$venv/bin/python" -m pip check || true
