@@ -17,8 +17,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from connectors.channel import Channel
-from connectors.deps import GatewayDep, require_api_key
+from connectors.deps import GatewayDep
 from core.errors import ApiError
+from core.web.api_keys import require_api_key
 
 router = APIRouter(prefix="/api/proactive", tags=["proactive"])
 

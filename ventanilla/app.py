@@ -17,6 +17,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from appointments.builtin import DatabaseRegistry, DatabaseSchedule
+from appointments.router import router as appointments_router
 from connectors.bot import RasaBot
 from connectors.channel import Runtime
 from connectors.gateway import Gateway
@@ -112,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.handoff = handoff
         app.state.account_listeners = [handoff.on_account]
         app.state.gateway = gateway
+        app.state.affiliate_registry = DatabaseRegistry(sessions)
+        app.state.schedule = DatabaseSchedule(sessions)
         app.state.kb_indexer = Indexer(
             KnowledgeBase(Workflow(sessions), index_path(settings), lambda: embedder_for(settings))
         )
@@ -169,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         console_router,
         triage_router,
         triage_pages_router,
+        appointments_router,
         shared_static,
     ):
         app.include_router(router)

@@ -11,6 +11,7 @@ from ventanilla.bench import bench_app
 from ventanilla.bench.kb import bench_kb
 from ventanilla.fuzz import fuzz_command
 from ventanilla.keys_cli import keys_app
+from ventanilla.seed_cli import seed_demo_command
 from ventanilla.users_cli import users_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(triage_app, name="triage")
 app.add_typer(channels_app, name="channels")
 app.command("fuzz")(fuzz_command)
+app.command("seed-demo")(seed_demo_command)
 # `kb bench` too: the benchmark is the top's (it starts whole systems), the command the KB's.
 kb_app.command(
     "bench", help="Answers to people's questions (test half), XQuAD-es, latency, ingest and scale."

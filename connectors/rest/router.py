@@ -15,11 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from connectors.channel import Channel, InboundMessage
-from connectors.deps import GatewayDep, require_api_key
+from connectors.deps import GatewayDep
 from core.conversations import Message
 from core.errors import ApiError
 from core.ports import ConversationRef
 from core.protocol import EmergencyKind
+from core.web.api_keys import require_api_key
 from core.web.deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["rest"])

@@ -9,6 +9,7 @@ bench_app = typer.Typer(
 # Commands register themselves on bench_app when their module is imported (kept last: each
 # module imports bench_app from here).
 from ventanilla.bench import (  # noqa: E402, F401
+    appointments,
     channels,
     emergency,
     handoff,
