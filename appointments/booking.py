@@ -165,14 +165,13 @@ async def book(
     service: str,
     slot_id: int,
     today: date,
-    channel: str | None = None,
-    sender: str | None = None,
+    conversation: str | None = None,
 ) -> Booked:
     """A new appointment; RuleBroken for any rule, SlotTaken when someone took it meanwhile."""
     chosen = check_service(person, service)
     slot = await _own_slot(schedule, person, chosen, slot_id, today)
     try:
-        return await schedule.book(person, slot, channel, sender)
+        return await schedule.book(person, slot, conversation)
     except AlreadyBooked:
         raise await _already_booked(schedule, person, chosen) from None
 

@@ -119,12 +119,10 @@ class DatabaseSchedule:
             ).all()
         return [_booked(a, s, u, person.name) for a, s, u in rows]
 
-    async def book(
-        self, person: Person, slot: SlotView, channel: str | None, sender: str | None
-    ) -> Booked:
+    async def book(self, person: Person, slot: SlotView, conversation: str | None) -> Booked:
         async with self._sessions() as session:
             await _close_past(session, person.id)
-            appointment = _new(person, slot, channel, sender)
+            appointment = _new(person, slot, conversation)
             session.add(appointment)
             await _commit_booking(session, slot.id)
             umf = await session.get(Umf, slot.umf_id)
@@ -153,7 +151,7 @@ class DatabaseSchedule:
             old.status = Status.CANCELLED
             old.cancelled_at = utcnow()
             await session.flush()  # the old one no longer holds the person's place
-            appointment = _new(person, slot, old.channel, old.sender)
+            appointment = _new(person, slot, old.conversation_key)
             appointment.details = {"replaces": old.folio}
             session.add(appointment)
             await _commit_booking(session, slot.id)
@@ -163,15 +161,14 @@ class DatabaseSchedule:
             return _booked(appointment, row, umf, person.name)
 
 
-def _new(person: Person, slot: SlotView, channel: str | None, sender: str | None) -> Appointment:
+def _new(person: Person, slot: SlotView, conversation: str | None) -> Appointment:
     return Appointment(
         folio=new_folio(),
         affiliate_id=person.id,
         slot_id=slot.id,
         service=slot.service,
         status=Status.PENDING,
-        channel=channel,
-        sender=sender,
+        conversation_key=conversation,
         details={},
     )
 

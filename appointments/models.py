@@ -118,9 +118,9 @@ class Appointment(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("appointment_slots.id"), index=True)
     service: Mapped[Service] = mapped_column(String(32))
     status: Mapped[Status] = mapped_column(String(16), default=Status.PENDING)
-    # Where it was booked, for the reminder to go back the same way.
-    channel: Mapped[str | None] = mapped_column(String(32), default=None)
-    sender: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The conversation it was booked in (its opaque key, as Rasa knows it): the reminder goes
+    # back the same way.
+    conversation_key: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

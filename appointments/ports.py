@@ -91,9 +91,7 @@ class Schedule(Protocol):
 
     async def pending(self, person: Person, now: datetime) -> list[Booked]: ...
 
-    async def book(
-        self, person: Person, slot: SlotView, channel: str | None, sender: str | None
-    ) -> Booked:
+    async def book(self, person: Person, slot: SlotView, conversation: str | None) -> Booked:
         """SlotTaken or AlreadyBooked when the database refuses it."""
         ...
 

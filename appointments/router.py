@@ -86,8 +86,11 @@ class BookIn(BaseModel):
     curp: str = Field(max_length=32)
     service: str = Field(max_length=32, description="medicina_familiar or estomatologia")
     slot_id: RowId
-    channel: str | None = Field(default=None, max_length=32)
-    sender: str | None = Field(default=None, max_length=255)
+    conversation: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The conversation's key (Rasa's sender id): the reminder goes back there",
+    )
 
 
 class RescheduleIn(BaseModel):
@@ -182,8 +185,7 @@ async def book(body: BookIn, registry: RegistryDep, schedule: ScheduleDep) -> Ap
             body.service,
             body.slot_id,
             booking.today_local(),
-            channel=body.channel,
-            sender=body.sender,
+            conversation=body.conversation,
         )
     except RuleBroken as exc:
         raise _refused(exc) from exc

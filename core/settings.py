@@ -52,6 +52,12 @@ class Settings(BaseSettings):
         description="A web chat session unused this long (no message, no tab open) ends; the "
         "person's next visit starts a new conversation",
     )
+    reminder_every_minutes: int = Field(
+        default=30,
+        ge=0,
+        description="How often the day-before appointment reminders are looked for (9:00–20:00 "
+        "Mexico City); 0 turns them off",
+    )
     # The API's documentation (/docs, /redoc, /openapi.json); off by default in production.
     api_docs: bool | None = None
 

@@ -11,13 +11,17 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from appointments.builtin import DatabaseRegistry, DatabaseSchedule
+from appointments.reminders import send_reminders
 from appointments.router import router as appointments_router
 from connectors.bot import RasaBot
 from connectors.channel import Runtime
@@ -126,7 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             asyncio.create_task(outbox.run(), name="outbox"),
         ]
         await turns.resume()
+        reminders = _reminder_scheduler(settings, sessions, gateway)
         yield
+        if reminders is not None:
+            reminders.shutdown(wait=False)
         # Stopping: no new turns; those under way finish or stay pending for the next start.
         # Loops are stopped, not cancelled: a task cancelled in the middle of a database call
         # leaves a connection to close after the event loop is gone (aiosqlite hangs there).
@@ -216,3 +223,27 @@ async def _action_server_ready(url: str) -> bool:
         return response.status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _reminder_scheduler(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], gateway: Gateway
+) -> AsyncIOScheduler | None:
+    """The day-before appointment reminders, every few minutes in sending hours (0: off)."""
+    if settings.reminder_every_minutes == 0:
+        return None
+
+    async def notify(channel: str, sender: str, text: str) -> None:
+        await gateway.notify(channel, sender, text)
+
+    async def remind() -> None:
+        sent = await send_reminders(sessions, notify, datetime.now(UTC))
+        if sent:
+            log.info("%s appointment reminders queued", sent)
+
+    scheduler = AsyncIOScheduler(timezone="America/Mexico_City")
+    scheduler.add_job(
+        remind, "interval", minutes=settings.reminder_every_minutes, max_instances=1,
+        coalesce=True, next_run_time=datetime.now(UTC) + timedelta(minutes=1),
+    )  # fmt: skip
+    scheduler.start()
+    return scheduler
