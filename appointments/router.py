@@ -1,6 +1,7 @@
 """The appointments API (`/api/appointments`), for the bot's actions and for integrators: open
 slots, book, list pending, cancel and reschedule, with the rules of `appointments/booking.py`.
-Behind an integrator key when one is configured (core/web/api_keys.py), like the REST channel.
+For the staff of Cita Médica signed in (console or bearer token), and for integrators' keys when
+one is configured (core/web/api_keys.py), like the REST channel.
 
 The person is named by NSS and CURP in every call; they are personal data: never logged here, and
 each use of a key is audited by route, not by path.
@@ -8,10 +9,10 @@ each use of a key is audited by route, not by path.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
 
 from appointments import booking
@@ -19,16 +20,53 @@ from appointments.booking import RuleBroken
 from appointments.identifiers import InvalidIdentifier, normalize_nss
 from appointments.models import SERVICE_NAMES, Service
 from appointments.ports import AffiliateRegistry, Booked, Person, Schedule, SlotTaken, SlotView
+from core.accounts import service
+from core.accounts.access import can_see
+from core.accounts.router import current_user, presented_token
+from core.accounts.service import record
 from core.db import RowId
 from core.errors import ApiError
 from core.web.api_keys import require_api_key
+from core.web.deps import SessionsDep, SettingsDep
+
+CAMPAIGN = "cita_medica"  # whose staff may book for people from the console
+
+
+async def caller(
+    request: Request,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    x_api_key: Annotated[str | None, Header()] = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> str | None:
+    """Who calls: the staff of Cita Médica signed in (bearer token or console cookie; audited
+    with their name), else an integrator's key (`require_api_key`: the bot's actions use the
+    shared one)."""
+    token, _ = presented_token(request, authorization)
+    if x_api_key is None and token is not None:
+        idle = timedelta(minutes=settings.session_idle_minutes)
+        async with sessions() as session:
+            staff = await service.user_for_token(session, token, idle)
+        if staff is not None:
+            user = await current_user(request, sessions, authorization)  # CSRF for cookies
+            if not can_see(user, CAMPAIGN):
+                raise ApiError(403, "forbidden", "Las citas son para el personal de Cita Médica.")
+            route = getattr(request.scope.get("route"), "path_format", "?")
+            async with sessions() as session:
+                record(session, "appointments_api", actor=user.username,
+                       target=f"{request.method} {route}")  # fmt: skip
+                await session.commit()
+            return user.username
+    return await require_api_key(request, settings, sessions, x_api_key, authorization)
+
 
 router = APIRouter(
     prefix="/api/appointments",
     tags=["appointments"],
-    dependencies=[Depends(require_api_key)],
+    dependencies=[Depends(caller)],
     responses={
-        401: {"description": "Missing or wrong API key"},
+        401: {"description": "Missing or wrong API key or session"},
+        403: {"description": "Signed in, but not on the staff of Cita Médica"},
         422: {"description": "A rule says no: `error.code` names it, `error.message` says why"},
     },
 )

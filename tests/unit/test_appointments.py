@@ -18,11 +18,13 @@ from appointments import seed
 from appointments.booking import TZ, today_local
 from appointments.identifiers import InvalidIdentifier, normalize_curp, normalize_nss
 from core import db
+from core.accounts import integrators, service
 from core.settings import Settings
 from ventanilla.app import create_app
 from ventanilla.launcher import free_port
 
 TODAY = today_local()
+PASSWORD = "contraseña-de-prueba-1"
 
 
 @pytest.mark.parametrize("nss", ["92919084431", "12345678903", "9291 9084 431", "92919-084431"])
@@ -288,3 +290,53 @@ def test_a_slot_taken_meanwhile_is_409(demo: tuple[TestClient, Settings]) -> Non
     assert book(client, carla, "medicina_familiar", slot).status_code == 201
     taken = book(client, dora, "medicina_familiar", slot)
     assert error(taken) == (409, "slot_taken") and "Alguien más" in taken.json()["error"]["message"]
+
+
+# ------------------------------------------------------------------ who may call
+
+
+def test_staff_of_cita_medica_and_integrators_keys_may_call_no_one_else(tmp_path: Path) -> None:
+    settings = seeded(tmp_path)
+    assert settings.database_url
+
+    async def accounts() -> str:
+        engine = db.create_engine(settings.database_url or "")
+        async with db.session_factory(engine)() as session:
+            await service.create_user(session, "ceci.citas", PASSWORD, "agent", ["cita_medica"])
+            await service.create_user(session, "dani.denuncias", PASSWORD, "agent", ["denuncias"])
+            key = await integrators.create_key(session, "recordatorios")
+        await engine.dispose()
+        return key
+
+    key = asyncio.run(accounts())
+    who = person(settings)
+    params = {"nss": who["nss"], "curp": who["curp"], "service": "medicina_familiar"}
+    with TestClient(create_app(settings)) as client:
+
+        def bearer(username: str) -> dict[str, str]:
+            answer = client.post(
+                "/api/auth/login", json={"username": username, "password": PASSWORD}
+            )
+            return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+        assert client.get("/api/appointments/slots", params=params).status_code == 401
+        assert (
+            client.get(
+                "/api/appointments/slots", params=params, headers={"X-API-Key": key}
+            ).status_code
+            == 200
+        )
+        assert (
+            client.get(
+                "/api/appointments/slots", params=params, headers=bearer("ceci.citas")
+            ).status_code
+            == 200
+        )
+        refused = client.get(
+            "/api/appointments/slots", params=params, headers=bearer("dani.denuncias")
+        )
+        assert error(refused) == (403, "forbidden") and "Cita Médica" in refused.text
+    audit = rows(settings, "SELECT action, actor, target FROM audit_events ORDER BY id")
+    assert ("appointments_api", "ceci.citas", "GET /api/appointments/slots") in audit
+    assert ("api_key_use", "recordatorios", "GET /api/appointments/slots") in audit
+    assert not any(who["nss"] in str(row) for row in audit)  # personal data stays out
