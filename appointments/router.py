@@ -170,6 +170,14 @@ def _appointment(booked: Booked) -> AppointmentOut:
     )
 
 
+def _taken() -> ApiError:
+    return ApiError(
+        409,
+        "slot_taken",
+        "Alguien más acaba de tomar ese horario. Pide los horarios de nuevo y elige otro.",
+    )
+
+
 def _refused(exc: RuleBroken) -> ApiError:
     status = 404 if exc.code in ("not_found", "slot_not_found") else 422
     return ApiError(status, exc.code, exc.message)
@@ -228,11 +236,7 @@ async def book(body: BookIn, registry: RegistryDep, schedule: ScheduleDep) -> Ap
     except RuleBroken as exc:
         raise _refused(exc) from exc
     except SlotTaken:
-        raise ApiError(
-            409,
-            "slot_taken",
-            "Alguien más acaba de tomar ese horario. Pide los horarios de nuevo y elige otro.",
-        ) from None
+        raise _taken() from None
     return _appointment(booked)
 
 
@@ -282,7 +286,5 @@ async def reschedule(
     except RuleBroken as exc:
         raise _refused(exc) from exc
     except SlotTaken:
-        raise ApiError(
-            409, "slot_taken", "Alguien más acaba de tomar ese horario. Elige otro."
-        ) from None
+        raise _taken() from None
     return _appointment(booked)
