@@ -25,7 +25,7 @@ from core.accounts.access import can_see
 from core.accounts.router import current_user, presented_token
 from core.accounts.service import record
 from core.db import RowId
-from core.errors import ApiError
+from core.errors import ApiError, ErrorOut, error_responses
 from core.web.api_keys import require_api_key
 from core.web.deps import SessionsDep, SettingsDep
 
@@ -65,9 +65,11 @@ router = APIRouter(
     tags=["appointments"],
     dependencies=[Depends(caller)],
     responses={
-        401: {"description": "Missing or wrong API key or session"},
-        403: {"description": "Signed in, but not on the staff of Cita Médica"},
-        422: {"description": "A rule says no: `error.code` names it, `error.message` says why"},
+        **error_responses(401, 403, 404, 503),
+        422: {
+            "model": ErrorOut,
+            "description": "A rule says no: `error.code` names it, `error.message` says why",
+        },
     },
 )
 

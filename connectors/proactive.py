@@ -18,10 +18,10 @@ from pydantic import BaseModel, Field
 
 from connectors.channel import Channel
 from connectors.deps import GatewayDep
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.web.api_keys import require_api_key
 
-router = APIRouter(prefix="/api/proactive", tags=["proactive"])
+router = APIRouter(prefix="/api/proactive", tags=["proactive"], responses=error_responses(401, 503))
 
 
 class NoticeIn(BaseModel):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 INVALID_REQUEST = (
@@ -15,6 +18,30 @@ HTTP_ERRORS = {
     404: ("not_found", "No existe esa dirección."),
     405: ("method_not_allowed", "Ese método no está permitido en esta dirección."),
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str  # in Spanish, for the person
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+ANSWERS = {
+    401: "Not signed in (or the session ended), or a missing or wrong API key",
+    403: "Signed in, but the role or the campaigns do not allow it",
+    404: "No such thing, or not one this caller may see",
+    409: "It changed meanwhile (taken, closed, already done)",
+    429: "Too many attempts: wait for Retry-After",
+    503: "A service it needs is down or not configured",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The error answers a router or route declares in the OpenAPI document, with their body."""
+    return {status: {"model": ErrorOut, "description": ANSWERS[status]} for status in statuses}
 
 
 class ApiError(Exception):

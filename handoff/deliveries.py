@@ -16,10 +16,11 @@ from pydantic import BaseModel, Field
 
 from core import conversations as store
 from core.accounts.access import SupervisorUser
+from core.errors import error_responses
 from core.privacy import mask_text, sender_for_staff
 from core.web.deps import SessionDep
 
-router = APIRouter(prefix="/api/handoff", tags=["supervision"])
+router = APIRouter(prefix="/api/handoff", tags=["supervision"], responses=error_responses(401, 403))
 
 
 class FailedDelivery(BaseModel):

@@ -33,6 +33,7 @@ from core.accounts.router import presented_token
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import RowId, utcnow
+from core.errors import error_responses
 from core.privacy import mask_text, mask_values, sender_for_staff
 from core.protocol import Priority
 from core.web.deps import SessionDep, SessionsDep
@@ -43,7 +44,9 @@ from handoff.models import AgentStatus, Handoff, HandoffNote, HandoffStatus
 from handoff.presence import Presence
 from handoff.service import HandoffService
 
-router = APIRouter(prefix="/api/handoff", tags=["handoff"])
+router = APIRouter(
+    prefix="/api/handoff", tags=["handoff"], responses=error_responses(401, 403, 404)
+)
 
 KEEPALIVE_SECONDS = 15.0
 ACCOUNT_CHECK_SECONDS = 30.0  # how often an open event stream checks its reader's account

@@ -24,7 +24,7 @@ from core.accounts.access import StaffUser, SupervisorUser, scope
 from core.accounts.service import record
 from core.campaigns import CAMPAIGNS
 from core.db import utcnow
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.privacy import mask_text, sender_for_staff
 from core.protocol import EmergencyKind
 from core.web.deps import SessionDep
@@ -40,7 +40,7 @@ from handoff.models import (
 )
 from handoff.queries import seconds_between
 
-router = APIRouter(prefix="/api/handoff", tags=["supervision"])
+router = APIRouter(prefix="/api/handoff", tags=["supervision"], responses=error_responses(401, 403))
 
 LIVE_WINDOW = timedelta(days=2)  # open handoffs older than this have expired long ago
 MAX_RESULTS = 500

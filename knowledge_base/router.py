@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from core.accounts.models import User
 from core.accounts.router import CurrentUser
 from core.db import RowId
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.web.deps import SessionDep
 from knowledge_base import unanswered
 from knowledge_base.base import KnowledgeBase
@@ -28,7 +28,9 @@ from knowledge_base.models import Unanswered
 from knowledge_base.search import LiveIndex
 from knowledge_base.service import ArticleView
 
-router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/kb", tags=["knowledge base"], responses=error_responses(401, 403, 404)
+)
 
 
 def editor(user: CurrentUser) -> User:

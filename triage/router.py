@@ -25,14 +25,14 @@ from core.accounts.access import StaffUser, can_see
 from core.accounts.models import User
 from core.accounts.service import record
 from core.db import utcnow
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.privacy import mask_values, sender_for_staff
 from core.web.deps import SessionDep, SettingsDep
 from core.web.exports import csv_text, day_end, day_start, download, parse_day
 from triage.engine import Level
 from triage.models import Assessment
 
-router = APIRouter(prefix="/api/triage", tags=["triage"])
+router = APIRouter(prefix="/api/triage", tags=["triage"], responses=error_responses(401, 403))
 
 CAMPAIGN = "omt_covid"  # whose staff follow up the assessments (DOMAIN.md: amarillo → omt_covid)
 MAX_RESULTS = 5000

@@ -17,13 +17,13 @@ from pydantic import BaseModel, Field
 from connectors.channel import Channel, InboundMessage
 from connectors.deps import GatewayDep
 from core.conversations import Message
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.ports import ConversationRef
 from core.protocol import EmergencyKind
 from core.web.api_keys import require_api_key
 from core.web.deps import SettingsDep
 
-router = APIRouter(prefix="/api", tags=["rest"])
+router = APIRouter(prefix="/api", tags=["rest"], responses=error_responses(401, 503))
 
 CHANNEL = "rest"
 

@@ -17,10 +17,12 @@ from core.accounts import service
 from core.accounts.access import require
 from core.accounts.models import User
 from core.accounts.router import CurrentUser
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.web.deps import SessionDep
 
-router = APIRouter(prefix="/api/admin/users", tags=["admin"])
+router = APIRouter(
+    prefix="/api/admin/users", tags=["admin"], responses=error_responses(401, 403, 404)
+)
 T = TypeVar("T")
 
 

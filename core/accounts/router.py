@@ -22,10 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.accounts import service
 from core.accounts.models import User
 from core.accounts.throttle import LoginThrottle, TooManyAttempts
-from core.errors import ApiError
+from core.errors import ApiError, error_responses
 from core.web.deps import SessionDep, SessionsDep, bearer_token
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(401, 403))
 
 SESSION_COOKIE = "ventanilla_sesion"
 CSRF_COOKIE = "ventanilla_csrf"
