@@ -33,6 +33,10 @@ CONTEXT_SLOTS_SKIPPED = {
     "requested_slot",
     "survey_pending",
     "session_started_metadata",
+    # The booking's bookkeeping; its answers (appt_service, appt_day, appt_nss, appt_curp, masked
+    # by the console unless revealed) stay: the agent sees where the person was.
+    "appt_tries",
+    "appt_offered",
 }
 
 

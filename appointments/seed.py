@@ -309,3 +309,9 @@ async def sample(session: AsyncSession, size: int, today: date) -> list[dict[str
 
 async def has_demo(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(Umf)))
+
+
+async def needs_seeding(session: AsyncSession, today: date) -> bool:
+    """No demo data, or data too old to book from (its last slot less than 3 weeks ahead)."""
+    last = await session.scalar(select(func.max(Slot.starts_at)))
+    return last is None or last.astimezone(TZ).date() < today + timedelta(days=21)

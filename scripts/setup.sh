@@ -72,4 +72,6 @@ fi
 # The shipped knowledge-base articles into the configured base and its search index (again only
 # when the articles changed).
 .venv/bin/ventanilla kb sync
+# Fictitious units, people and slots for booking appointments (again only when they run out).
+.venv/bin/ventanilla seed-demo --if-needed
 say "listo"

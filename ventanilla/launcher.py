@@ -84,6 +84,11 @@ def start_system(var_dir: Path, knowledge_base: bool = True, **overrides: str) -
     var_dir.mkdir(parents=True, exist_ok=True)
     if knowledge_base:
         seed_knowledge_base(var_dir, env)
+    # The fictitious registry and schedule, for the booking dialogue.
+    subprocess.run(
+        [sys.executable, "-m", "ventanilla.cli", "seed-demo", "--if-needed"],
+        cwd=PROJECT_ROOT, env=env, check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
     log_path = var_dir / "system.log"
     log = log_path.open("wb")
     process = subprocess.Popen(

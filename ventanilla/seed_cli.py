@@ -23,9 +23,18 @@ def seed_demo_command(
     today: Annotated[
         str | None, typer.Option(help="El día de hoy (AAAA-MM-DD); por omisión, hoy en CDMX.")
     ] = None,
+    if_needed: Annotated[
+        bool,
+        typer.Option(
+            "--if-needed", help="Solo si no hay datos o ya no alcanzan tres semanas (set-up)."
+        ),
+    ] = False,
 ) -> None:
     """Fictitious UMFs, affiliates and four weeks of slots (replaces earlier demo data)."""
     day = date.fromisoformat(today) if today else today_local()
+    if if_needed and not run_change(lambda session: seed.needs_seeding(session, day)):
+        typer.echo("Datos de demostración al día.")
+        return
     if sample is None:
         done = run_change(lambda session: seed.seed_demo(session, seed_number, day))
         typer.echo(

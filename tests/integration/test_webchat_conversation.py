@@ -69,7 +69,7 @@ def test_quick_reply_sends_its_payload_and_shows_its_title(system: RunningSystem
     chat = ChatClient(system.ws_url)
     chat.turn("hola")
     frames = chat.turn("Cita médica", payload="/book_appointment")
-    assert "800 623 2323" in bot_texts(frames)[0]
+    assert "NSS y tu CURP" in bot_texts(frames)[0]  # the booking starts
     restored = ChatClient(system.ws_url, session=chat.session)
     user_texts = [m["text"] for m in restored.hello["history"] if m["from"] == "user"]
     assert user_texts == ["hola", "Cita médica"]
