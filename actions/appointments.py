@@ -28,9 +28,12 @@ from rasa_sdk.types import DomainDict
 from appointments.booking import RuleBroken, check_day, today_local
 from appointments.dates import parse_day
 from appointments.identifiers import InvalidIdentifier, normalize_curp, normalize_nss
+from core.privacy import MaskingFilter
 from core.settings import get_settings
 
 log = logging.getLogger(__name__)
+# httpx logs each request's URL, and the appointments API takes NSS and CURP in the query.
+logging.getLogger("httpx").addFilter(MaskingFilter())
 
 MAX_TRIES = 3
 SKIPPED = "-"  # fills the form's remaining slots when it ends early (three wrong answers)

@@ -11,6 +11,7 @@ questions are stored for the knowledge editors (knowledge_base/answers.py).
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Any
 
@@ -74,3 +75,13 @@ def sender_for_staff(channel: str, sender: str, reveal: bool = False) -> str:
     if channel in SECRET_SENDER_CHANNELS:
         return "web-" + hashlib.sha256(sender.encode()).hexdigest()[:10]
     return sender if reveal else mask_sender(sender)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks personal data in a logger's records (e.g. `httpx`'s request lines, whose query
+    strings may hold an NSS and a CURP), before any handler writes them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        return True

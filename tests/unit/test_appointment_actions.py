@@ -3,6 +3,8 @@ which service, which offered time."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from rasa_sdk import Tracker
 
@@ -86,3 +88,16 @@ def test_a_person_asked_for_mid_booking_reaches_the_agent_with_the_booking_maske
     shown = str(mask_values({"slots": context}))  # what the console shows unless revealed
     assert "92919084431" not in shown and "BOXW310820HNERXN09" not in shown
     assert "estomatologia" in shown and "2026-12-09" in shown
+
+
+def test_the_api_calls_leave_no_nss_or_curp_in_the_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="httpx")
+    logging.getLogger("httpx").info(
+        'HTTP Request: %s %s "%s"',
+        "GET",
+        "http://127.0.0.1:8000/api/appointments?nss=92919084431&curp=BOXW310820HNERXN09",
+        "HTTP/1.1 200 OK",
+    )
+    [line] = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert "92919084431" not in line and "BOXW310820HNERXN09" not in line
+    assert "/api/appointments?nss=" in line and "200 OK" in line
