@@ -214,66 +214,47 @@ class ActionAppointmentStart(Action):
         return [SlotSet(slot, None) for slot in forget]
 
 
-class ActionAskApptPatient(Action):
+class _AskWithChoices(Action):
+    """A form question whose answers may also be buttons (`appt_choice` values)."""
+
+    slot = ""
+    choices: tuple[tuple[str, str], ...] = ()  # (title, value)
+
     def name(self) -> str:
-        return "action_ask_appt_patient"
+        return f"action_ask_{self.slot}"
+
+    def response(self, tracker: Tracker) -> str:
+        return f"utter_ask_{self.slot}"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            response="utter_ask_appt_patient",
-            buttons=[
-                choice_button("Para mí", "para mí"),
-                choice_button("Para un beneficiario", "beneficiario"),
-            ],
-        )
+        buttons = [choice_button(title, value) for title, value in self.choices]
+        dispatcher.utter_message(response=self.response(tracker), buttons=buttons)
         return []
 
 
-class ActionAskApptNss(Action):
-    def name(self) -> str:
-        return "action_ask_appt_nss"
+class ActionAskApptPatient(_AskWithChoices):
+    slot = "appt_patient"
+    choices = (("Para mí", "para mí"), ("Para un beneficiario", "beneficiario"))
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
+
+class ActionAskApptNss(_AskWithChoices):
+    slot = "appt_nss"
+
+    def response(self, tracker: Tracker) -> str:
         beneficiary = tracker.get_slot("appt_patient") == "beneficiario"
-        dispatcher.utter_message(
-            response="utter_ask_appt_nss_beneficiary" if beneficiary else "utter_ask_appt_nss"
-        )
-        return []
+        return "utter_ask_appt_nss_beneficiary" if beneficiary else "utter_ask_appt_nss"
 
 
-class ActionAskApptService(Action):
-    def name(self) -> str:
-        return "action_ask_appt_service"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(
-            response="utter_ask_appt_service",
-            buttons=[
-                choice_button("Medicina familiar", "medicina familiar"),
-                choice_button("Dentista", "dentista"),
-            ],
-        )
-        return []
+class ActionAskApptService(_AskWithChoices):
+    slot = "appt_service"
+    choices = (("Medicina familiar", "medicina familiar"), ("Dentista", "dentista"))
 
 
-class ActionAskApptDay(Action):
-    def name(self) -> str:
-        return "action_ask_appt_day"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[EventType]:
-        dispatcher.utter_message(
-            response="utter_ask_appt_day",
-            buttons=[choice_button("Lo antes posible", "lo antes posible")],
-        )
-        return []
+class ActionAskApptDay(_AskWithChoices):
+    slot = "appt_day"
+    choices = (("Lo antes posible", "lo antes posible"),)
 
 
 def _identity(tracker: Tracker) -> dict[str, str]:
