@@ -139,6 +139,7 @@ def test_package_data_lists_every_file_the_app_reads_that_is_not_python() -> Non
             "handoff",
             "knowledge_base",
             "triage",
+            "appointments",
             "actions",
             "ventanilla",
         )
