@@ -5,7 +5,8 @@ The booking form (`appointment_form`) asks who the patient is, NSS, CURP, servic
 CURP's answer is checked against the registry at once (the pair, the coverage), so a wrong one is
 asked again where it was said. Three wrong NSS or CURP answers end the form with the offer of a
 person. Then the nearest slots come as buttons (`/choose_slot{"appt_slot": "<id>"}`); a typed
-«el primero» or «el de las 10:20» works too. A slot taken meanwhile gets the next ones offered.
+«el de las 10:20» works too (on SMS and WhatsApp, the option's number: connectors' `choose`).
+A slot taken meanwhile gets the next ones offered.
 
 Buttons inside the form send `/book_appointment{"appt_choice": "<value>"}`: the form reads the
 value as the answer. NSS and CURP stay in slots (the conversation's tracker, on loopback); the
