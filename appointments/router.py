@@ -9,7 +9,7 @@ each use of a key is audited by route, not by path.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -20,13 +20,12 @@ from appointments.booking import RuleBroken
 from appointments.identifiers import InvalidIdentifier, normalize_nss
 from appointments.models import SERVICE_NAMES, Service
 from appointments.ports import AffiliateRegistry, Booked, Person, Schedule, SlotTaken, SlotView
-from core.accounts import service
 from core.accounts.access import can_see
-from core.accounts.router import current_user, presented_token
+from core.accounts.router import presented_token, staff_for_token
 from core.accounts.service import record
 from core.db import RowId
 from core.errors import ApiError, ErrorOut, error_responses
-from core.web.api_keys import require_api_key
+from core.web.api_keys import call_target, require_api_key
 from core.web.deps import SessionsDep, SettingsDep
 
 CAMPAIGN = "cita_medica"  # whose staff may book for people from the console
@@ -42,19 +41,16 @@ async def caller(
     """Who calls: the staff of Cita Médica signed in (bearer token or console cookie; audited
     with their name), else an integrator's key (`require_api_key`: the bot's actions use the
     shared one)."""
-    token, _ = presented_token(request, authorization)
+    token, from_cookie = presented_token(request, authorization)
     if x_api_key is None and token is not None:
-        idle = timedelta(minutes=settings.session_idle_minutes)
-        async with sessions() as session:
-            staff = await service.user_for_token(session, token, idle)
-        if staff is not None:
-            user = await current_user(request, sessions, authorization)  # CSRF for cookies
+        user = await staff_for_token(request, sessions, token, from_cookie)
+        if user is not None:
             if not can_see(user, CAMPAIGN):
                 raise ApiError(403, "forbidden", "Las citas son para el personal de Cita Médica.")
-            route = getattr(request.scope.get("route"), "path_format", "?")
             async with sessions() as session:
-                record(session, "appointments_api", actor=user.username,
-                       target=f"{request.method} {route}")  # fmt: skip
+                record(
+                    session, "appointments_api", actor=user.username, target=call_target(request)
+                )
                 await session.commit()
             return user.username
     return await require_api_key(request, settings, sessions, x_api_key, authorization)

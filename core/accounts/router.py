@@ -17,7 +17,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.accounts import service
 from core.accounts.models import User
@@ -56,6 +56,17 @@ async def current_user(
     token, from_cookie = presented_token(request, authorization)
     if token is None:
         raise ApiError(401, "unauthorized", "Inicia sesión: falta el token de acceso.")
+    user = await staff_for_token(request, sessions, token, from_cookie)
+    if user is None:
+        raise ApiError(401, "unauthorized", "Tu sesión no es válida o ya venció. Inicia sesión.")
+    return user
+
+
+async def staff_for_token(
+    request: Request, sessions: async_sessionmaker[AsyncSession], token: str, from_cookie: bool
+) -> User | None:
+    """The staff member a token belongs to (None: it is no staff session, perhaps an
+    integrator's key); a console cookie on a changing request must bring its CSRF code (403)."""
     if from_cookie and request.method not in SAFE_METHODS:
         presented = request.headers.get(CSRF_HEADER, "")
         if not hmac.compare_digest(presented.encode(), service.csrf_for(token).encode()):
@@ -67,10 +78,9 @@ async def current_user(
     idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
     async with sessions() as session:
         user = await service.user_for_token(session, token, idle)
-    if user is None:
-        raise ApiError(401, "unauthorized", "Tu sesión no es válida o ya venció. Inicia sesión.")
-    for listener in getattr(request.app.state, "account_listeners", []):
-        await listener("seen", user)
+    if user is not None:
+        for listener in getattr(request.app.state, "account_listeners", []):
+            await listener("seen", user)
     return user
 
 

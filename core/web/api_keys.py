@@ -17,6 +17,13 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SHARED_KEY = "clave-compartida"  # how the audit log names VENTANILLA_API_KEY
 
 
+def call_target(request: Request) -> str:
+    """How the audit log names a call: the method and the route, not the path (a path may hold
+    a phone number or a folio: personal data)."""
+    route = getattr(request.scope.get("route"), "path_format", "?")
+    return f"{request.method} {route}"
+
+
 async def require_api_key(
     request: Request,
     settings: SettingsDep,
@@ -39,9 +46,7 @@ async def require_api_key(
                 name = await integrators.key_named(session, presented)
             if name is None:
                 raise ApiError(401, "unauthorized", "Falta la clave de API o no es válida.")
-            # The route, not the path: a path may hold a phone number (personal data).
-            route = getattr(request.scope.get("route"), "path_format", "?")
-            record(session, "api_key_use", actor=name, target=f"{request.method} {route}")
+            record(session, "api_key_use", actor=name, target=call_target(request))
             await session.commit()
             return name
         if settings.api_key is not None or await integrators.any_live_key(session):
