@@ -24,8 +24,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,25 +63,28 @@ APOLOGY: Reply = {
 }
 
 
-def _may_command(message: store.Message, channel: Channel) -> bool:
-    """Whether the message could steer the bot by itself (a payload, or text that Rasa would
-    read as an intent) on a channel whose rules restrict that."""
-    if message.payload is not None:
-        return channel.payloads_from_client and kind_of(message.payload) is None
-    return not channel.slash_intents and message.text.lstrip().startswith("/")
-
-
-def screen_payload(message: store.Message, channel: Channel, offered: set[str]) -> None:
+async def screen_payload(
+    message: store.Message, channel: Channel, offered: Callable[[], Awaitable[set[str]]]
+) -> None:
     """What the bot may take from a message: a payload only when it is a button the bot offered
     (on channels whose client makes payloads), an intent in the text ("/request_human") only
-    then too; anything else is read as the words it is. Changes the message in memory only:
-    what the person sent stays stored as sent."""
+    then too; anything else is read as the words it is. `offered` is read from the database
+    only when there is something to check. Changes the message in memory only: what the person
+    sent stays stored as sent."""
+    known: set[str] | None = None
+
+    async def was_offered(value: str) -> bool:
+        nonlocal known
+        if known is None:
+            known = await offered()
+        return value in known
+
     payload = message.payload
     if (
         payload is not None
         and channel.payloads_from_client
-        and payload not in offered
         and kind_of(payload) is None
+        and not await was_offered(payload)
     ):
         log.info("message %s: a payload no button offered, read as text", message.id)
         message.payload = None
@@ -89,7 +93,7 @@ def screen_payload(message: store.Message, channel: Channel, offered: set[str]) 
         message.payload is None
         and not channel.slash_intents
         and said.startswith("/")
-        and said not in offered
+        and not await was_offered(said)
     ):
         message.text = said.lstrip("/").strip() or "?"
 
@@ -216,9 +220,12 @@ class TurnRunner:
                 return None
             message, ref, mode = turn.message, turn.conversation.ref, turn.conversation.mode
             channel = self._channels.get(ref.channel)
-            if channel is not None and _may_command(message, channel):
-                offered = await store.offered_payloads(session, ref.id, before=message.id)
-                screen_payload(message, channel, offered)
+            if channel is not None:
+                await screen_payload(
+                    message,
+                    channel,
+                    partial(store.offered_payloads, session, ref.id, before=message.id),
+                )
         pulled = channel is not None and channel.pulled
         if turn.first:
             await self._desk.conversation_started(ref)
