@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -26,7 +27,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from appointments.booking import RuleBroken, check_day, today_local
+from appointments.booking import TZ, RuleBroken, check_day, today_local
 from appointments.dates import parse_day
 from appointments.identifiers import InvalidIdentifier, normalize_curp, normalize_nss
 from core.privacy import MaskingFilter
@@ -38,6 +39,7 @@ logging.getLogger("httpx").addFilter(MaskingFilter())
 
 MAX_TRIES = 3
 SKIPPED = "-"  # fills the form's remaining slots when it ends early (three wrong answers)
+FORM_SLOTS = ("appt_patient", "appt_nss", "appt_curp", "appt_service", "appt_day")
 BOOKING_SLOTS = ("appt_service", "appt_day", "appt_slot", "appt_offered", "appt_folio")
 SERVICES = {"medicina_familiar": "medicina familiar", "estomatologia": "dentista"}
 
@@ -98,8 +100,7 @@ def read_service(text: str) -> str | None:
 
 def _give_up(dispatcher: CollectingDispatcher) -> dict[str, Any]:
     dispatcher.utter_message(response="utter_appt_give_up")
-    return {s: SKIPPED for s in ("appt_patient", "appt_nss", "appt_curp", "appt_service",
-                                 "appt_day")}  # fmt: skip
+    return dict.fromkeys(FORM_SLOTS, SKIPPED)
 
 
 class _Identity:
@@ -211,7 +212,7 @@ class ActionAppointmentStart(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         dispatcher.utter_message(response="utter_appointment_intro")
-        forget = ("appt_patient", "appt_nss", "appt_curp", "appt_tries", *BOOKING_SLOTS)
+        forget = dict.fromkeys((*FORM_SLOTS, "appt_tries", *BOOKING_SLOTS))
         return [SlotSet(slot, None) for slot in forget]
 
 
@@ -300,7 +301,7 @@ async def offer(
         f"{found['umf']['address']}.{turn} Elige uno:",
         buttons=[*buttons, other],
     )
-    offered = [{"id": s["id"], "label": s["label"]} for s in slots]
+    offered = [{"id": s["id"], "label": s["label"], "starts_at": s["starts_at"]} for s in slots]
     return [SlotSet("appt_offered", offered), SlotSet("appt_slot", None)]
 
 
@@ -312,8 +313,7 @@ class ActionOfferSlots(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if tracker.get_slot("appt_nss") == SKIPPED:  # ended early: the person was offered
-            return [SlotSet(s, None) for s in ("appt_patient", "appt_nss", "appt_curp",
-                                                 *BOOKING_SLOTS)]  # fmt: skip
+            return [SlotSet(s, None) for s in dict.fromkeys((*FORM_SLOTS, *BOOKING_SLOTS))]
         return await offer(dispatcher, tracker)
 
 
@@ -333,8 +333,8 @@ def pick(text: str, offered: list[dict[str, Any]]) -> dict[str, Any] | None:
     if hour:
         wanted = int(hour[1]) + (12 if "tarde" in low and int(hour[1]) < 12 else 0)
         for slot in offered:
-            hh, mm = slot["label"].rsplit(", ", 1)[1].split(":")
-            if int(hh) == wanted and (hour[2] is None or hour[2] == mm):
+            local = datetime.fromisoformat(slot["starts_at"]).astimezone(TZ)
+            if local.hour == wanted and (hour[2] is None or int(hour[2]) == local.minute):
                 return slot
     return None
 

@@ -12,10 +12,10 @@ from actions.appointments import pick, read_patient, read_service
 from actions.handoff import handoff_request
 from core.privacy import mask_values
 
-OFFERED = [
-    {"id": 1, "label": "martes 8 de diciembre, 08:20"},
-    {"id": 2, "label": "martes 8 de diciembre, 10:00"},
-    {"id": 3, "label": "miércoles 9 de diciembre, 16:40"},
+OFFERED = [  # as the API gives them: starts_at in UTC (Mexico City is UTC-6)
+    {"id": 1, "label": "martes 8 de diciembre, 08:20", "starts_at": "2026-12-08T14:20:00Z"},
+    {"id": 2, "label": "martes 8 de diciembre, 10:00", "starts_at": "2026-12-08T16:00:00Z"},
+    {"id": 3, "label": "miércoles 9 de diciembre, 16:40", "starts_at": "2026-12-09T22:40:00Z"},
 ]
 
 
